@@ -1,0 +1,708 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sony/gobreaker/v2"
+	"go.uber.org/zap"
+
+	"github.com/gentrack/gcis-bridge/bridge/deadletter"
+	"github.com/gentrack/gcis-bridge/bridge/dispatch"
+	"github.com/gentrack/gcis-bridge/bridge/salesforce"
+	"github.com/gentrack/gcis-bridge/transform"
+)
+
+// Connector is one connector instance: a tenant and the Salesforce org its
+// events go to.
+type Connector struct {
+	ID                string
+	Tenant            string
+	LoginURL          string
+	ConsumerKey       string
+	ConsumerSecret    string
+	EventEndpoint     string
+	AllowInsecureHTTP bool
+	// Subscriptions: "*", "<source>.*" or "<source>.<eventType>". Empty = "*".
+	Subscriptions []string
+	// StartFrom: "all" (default), "new" or an RFC 3339 time.
+	StartFrom string
+	// Mappings overrides the bridge's default mapping set. Optional.
+	Mappings *transform.MappingSet
+	// Delivery settings (already merged with the defaults).
+	Delivery Delivery
+	// Paused is an operator pause.
+	Paused bool
+}
+
+// Subscribed reports whether the connector takes events of this type.
+func (c *Connector) Subscribed(source, eventType string) bool {
+	if len(c.Subscriptions) == 0 {
+		return true
+	}
+	for _, s := range c.Subscriptions {
+		if s == "*" || s == source+".*" || s == source+"."+eventType {
+			return true
+		}
+	}
+	return false
+}
+
+// Status is a connector's runtime state, for the admin API and console.
+type Status struct {
+	ConnectorID  string    `json:"connector_id"`
+	Tenant       string    `json:"tenant"`
+	State        string    `json:"state"` // active | paused | holding: <reason> | stopped
+	HoldReason   string    `json:"hold_reason,omitempty"`
+	HoldSince    time.Time `json:"hold_since,omitzero"`
+	NextProbe    time.Time `json:"next_probe,omitzero"`
+	Breaker      string    `json:"breaker"`
+	APIUsed      int       `json:"api_used"`
+	APIMax       int       `json:"api_max"`
+	LastError    string    `json:"last_error,omitempty"`
+	InFlight     int       `json:"in_flight"`
+	Owned        int       `json:"owned"`
+	BatchMax     int       `json:"batch_max_events"`
+	MaxInFlight  int       `json:"max_in_flight"`
+	APISlowdown  bool      `json:"api_slowdown"`
+	ConsumerName string    `json:"consumer"`
+}
+
+type tenant struct {
+	b      *Bridge
+	conn   Connector
+	client *salesforce.Client
+	disp   *dispatch.Dispatcher
+	sub    *Subscriber
+	handle *message.Handler
+	log    *zap.Logger
+
+	mu         sync.Mutex
+	holdReason string
+	holdSince  time.Time
+	nextProbe  time.Time
+	lastErr    string
+	probeStop  context.CancelFunc
+	running    bool
+}
+
+func (t *tenant) consumerName() string { return "gcis-sf-" + t.conn.Tenant }
+
+func (t *tenant) setLastError(err error) {
+	t.mu.Lock()
+	t.lastErr = err.Error()
+	t.mu.Unlock()
+}
+
+// SetConnector adds a connector or replaces one with the same id; a running
+// bridge starts (or restarts) its consumer at once.
+func (b *Bridge) SetConnector(ctx context.Context, c Connector) error {
+	if c.EventEndpoint == "" {
+		c.EventEndpoint = "gtx_bu/v2/event"
+	}
+	if c.StartFrom == "" {
+		c.StartFrom = "all"
+	}
+	t := &tenant{b: b, conn: c, log: b.log.With(zap.String("tenant", c.Tenant), zap.String("connector", c.ID))}
+	if err := t.build(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return errors.New("bridge: closed")
+	}
+	for id, o := range b.tenants {
+		if id != c.ID && o.conn.Tenant == c.Tenant {
+			b.mu.Unlock()
+			return fmt.Errorf("bridge: tenant %s already has connector %s", c.Tenant, id)
+		}
+	}
+	old := b.tenants[c.ID]
+	b.tenants[c.ID] = t
+	runCtx := b.runCtx
+	b.mu.Unlock()
+	if old != nil && old.running {
+		sctx, cancel := context.WithTimeout(ctx, b.cfg.ShutdownTimeout)
+		old.stop(sctx)
+		cancel()
+	}
+	if runCtx != nil {
+		return b.startTenant(runCtx, t)
+	}
+	return nil
+}
+
+// RemoveConnector stops a connector's consumer (draining in-flight batches)
+// and forgets it. The durable consumer stays, so a connector created again
+// for the tenant resumes where this one stopped.
+func (b *Bridge) RemoveConnector(ctx context.Context, id string) error {
+	b.mu.Lock()
+	t := b.tenants[id]
+	delete(b.tenants, id)
+	b.mu.Unlock()
+	if t == nil {
+		return fmt.Errorf("bridge: no connector %s", id)
+	}
+	t.stop(ctx)
+	return nil
+}
+
+// Pause holds a connector by operator request: its consumer is paused and
+// nothing is delivered until Resume.
+func (b *Bridge) Pause(ctx context.Context, id string) error {
+	t := b.tenant(id)
+	if t == nil {
+		return fmt.Errorf("bridge: no connector %s", id)
+	}
+	t.mu.Lock()
+	t.conn.Paused = true
+	t.mu.Unlock()
+	t.hold(ctx, "paused", nil)
+	return nil
+}
+
+// Resume ends an operator pause (or a hold) at once.
+func (b *Bridge) Resume(ctx context.Context, id string) error {
+	t := b.tenant(id)
+	if t == nil {
+		return fmt.Errorf("bridge: no connector %s", id)
+	}
+	t.mu.Lock()
+	t.conn.Paused = false
+	t.mu.Unlock()
+	return t.resume(ctx)
+}
+
+// Status returns a connector's runtime state.
+func (b *Bridge) Status(id string) (Status, bool) {
+	t := b.tenant(id)
+	if t == nil {
+		return Status{}, false
+	}
+	return t.status(), true
+}
+
+// Statuses returns the runtime state of every connector, by id.
+func (b *Bridge) Statuses() []Status {
+	var out []Status
+	for _, t := range b.snapshot() {
+		out = append(out, t.status())
+	}
+	return out
+}
+
+// TestConnection runs the connector's Test Connection check.
+func (b *Bridge) TestConnection(ctx context.Context, id string) (salesforce.Report, error) {
+	t := b.tenant(id)
+	if t == nil {
+		return salesforce.Report{}, fmt.Errorf("bridge: no connector %s", id)
+	}
+	return t.client.TestConnection(ctx), nil
+}
+
+func (b *Bridge) tenant(id string) *tenant {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tenants[id]
+}
+
+// build creates the tenant's Salesforce client and dispatcher.
+func (t *tenant) build() error {
+	b, c := t.b, t.conn
+	d := c.Delivery
+	tenantLabel := c.Tenant
+	client, err := salesforce.New(salesforce.Config{
+		ConnectorID:       c.ID,
+		LoginURL:          c.LoginURL,
+		ConsumerKey:       c.ConsumerKey,
+		ConsumerSecret:    c.ConsumerSecret,
+		EventEndpoint:     c.EventEndpoint,
+		AllowInsecureHTTP: c.AllowInsecureHTTP,
+		HTTPClient:        b.cfg.HTTPClient,
+		RequestTimeout:    d.RequestTimeout,
+		UserAgentVersion:  b.cfg.Version,
+		Breaker:           salesforce.BreakerConfig{Failures: d.BreakerFailures, OpenFor: d.BreakerOpenFor},
+		OnBreakerChange: func(from, to gobreaker.State) {
+			t.log.Warn("circuit breaker", zap.String("from", from.String()), zap.String("to", to.String()))
+			if m := b.cfg.Metrics; m != nil {
+				m.BreakerState.WithLabelValues(tenantLabel).Set(float64(to))
+			}
+		},
+		OnUsage: func(used, max int) {
+			if m := b.cfg.Metrics; m != nil && max > 0 {
+				m.APIUsageRatio.WithLabelValues(tenantLabel).Set(float64(used) / float64(max))
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("connector %s: %w", c.ID, err)
+	}
+	t.client = client
+	disp, err := dispatch.New(dispatch.Config{
+		Tenant:             c.Tenant,
+		ConnectorID:        c.ID,
+		Sender:             client,
+		DeadLetter:         t.deadLetterItem,
+		OnHold:             func(reason string, err error) { t.hold(context.Background(), reason, err) },
+		BatchMaxEvents:     d.BatchMaxEvents,
+		BatchMaxBytes:      d.BatchMaxBytes,
+		Linger:             d.Linger,
+		MaxInFlight:        d.MaxInFlight,
+		RequestTimeout:     d.RequestTimeout,
+		MaxAttempts:        d.MaxAttempts,
+		Backoff:            d.Backoff,
+		LimitSlowdownRatio: d.LimitSlowdownRatio,
+		TouchInterval:      b.cfg.AckWait / 3,
+		Logger:             b.log,
+		Observer:           t.observer(),
+	})
+	if err != nil {
+		return fmt.Errorf("connector %s: %w", c.ID, err)
+	}
+	t.disp = disp
+	return nil
+}
+
+func (t *tenant) observer() dispatch.Observer {
+	b, tenantLabel := t.b, t.conn.Tenant
+	m, h := b.cfg.Metrics, b.cfg.Hooks
+	return dispatch.Observer{
+		Request: func(outcome string, d time.Duration, events int) {
+			if m != nil {
+				m.SalesforceRequests.WithLabelValues(tenantLabel, outcome).Inc()
+				m.SalesforceRequestDuration.WithLabelValues(tenantLabel).Observe(d.Seconds())
+				if outcome == "ok" {
+					m.BatchEvents.WithLabelValues(tenantLabel).Observe(float64(events))
+				}
+			}
+			if h.Request != nil {
+				h.Request(tenantLabel, outcome, events)
+			}
+		},
+		Delivered: func(it *dispatch.Item, status string) {
+			lat := time.Since(it.Published)
+			if m != nil {
+				m.EventsDelivered.WithLabelValues(tenantLabel, it.Source, it.EventType, status).Inc()
+				if !it.Published.IsZero() {
+					m.DeliveryLatency.WithLabelValues(tenantLabel).Observe(lat.Seconds())
+				}
+			}
+			if h.Delivered != nil {
+				h.Delivered(tenantLabel, it.Source, it.EventType, status, lat)
+			}
+			t.log.Debug("delivered", zap.String("event_id", it.ID), zap.Uint64("stream_seq", it.Seq), zap.String("status", status))
+		},
+	}
+}
+
+// startTenant ensures the tenant's durable consumer and adds its handler to
+// the router.
+func (b *Bridge) startTenant(ctx context.Context, t *tenant) error {
+	cons, err := b.ensureConsumer(ctx, t)
+	if err != nil {
+		return err
+	}
+	_ = cons
+	sub, err := NewSubscriber(SubscriberConfig{
+		JetStream:       b.js,
+		Stream:          b.cfg.Streams.Events,
+		PullMaxMessages: min(max(t.conn.Delivery.BatchMaxEvents*2, 100), 1000),
+		DrainTimeout:    b.cfg.ShutdownTimeout,
+		Logger:          b.wlog,
+	})
+	if err != nil {
+		return err
+	}
+	t.sub = sub
+	t.handle = b.router.AddConsumerHandler("connector-"+t.conn.ID, t.consumerName(), sub, t.handleMessage)
+	if err := b.router.RunHandlers(ctx); err != nil {
+		return fmt.Errorf("connector %s: start handler: %w", t.conn.ID, err)
+	}
+	t.mu.Lock()
+	t.running = true
+	paused := t.conn.Paused
+	t.mu.Unlock()
+	if paused {
+		t.hold(ctx, "paused", nil)
+	} else if _, err := b.js.ResumeConsumer(ctx, b.cfg.Streams.Events, t.consumerName()); err != nil {
+		// Reconcile: a pause left by an earlier hold ends; if the fault
+		// persists, the first request holds the tenant again.
+		t.log.Debug("resume consumer", zap.Error(err))
+	}
+	t.log.Info("connector started", zap.String("consumer", t.consumerName()), zap.String("start_from", t.conn.StartFrom))
+	return nil
+}
+
+func (b *Bridge) ensureConsumer(ctx context.Context, t *tenant) (jetstream.Consumer, error) {
+	name := t.consumerName()
+	maxAck := t.conn.Delivery.MaxAckPending
+	if maxAck <= 0 {
+		maxAck = 5000
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:        name,
+		FilterSubject:  b.cfg.EventsPrefix + "." + t.conn.Tenant + ".>",
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        b.cfg.AckWait,
+		MaxAckPending:  maxAck,
+		MaxDeliver:     -1,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{PriorityGroup},
+		PinnedTTL:      2 * time.Minute,
+		Description:    "gcis-bridge connector " + t.conn.ID,
+	}
+	switch sf := t.conn.StartFrom; sf {
+	case "", "all":
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	case "new":
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	default:
+		ts, err := time.Parse(time.RFC3339, sf)
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: start_from %q: want all, new or an RFC 3339 time", t.conn.ID, sf)
+		}
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &ts
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cons, err := b.js.CreateConsumer(cctx, b.cfg.Streams.Events, cfg)
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		// Existing consumer: keep its position; update what may change.
+		existing, gerr := b.js.Consumer(cctx, b.cfg.Streams.Events, name)
+		if gerr != nil {
+			return nil, fmt.Errorf("connector %s: consumer %s: %w", t.conn.ID, name, gerr)
+		}
+		ec := existing.CachedInfo().Config
+		if ec.MaxAckPending != maxAck || ec.AckWait != b.cfg.AckWait {
+			ec.MaxAckPending, ec.AckWait = maxAck, b.cfg.AckWait
+			if existing, err = b.js.UpdateConsumer(cctx, b.cfg.Streams.Events, ec); err != nil {
+				return nil, fmt.Errorf("connector %s: update consumer %s: %w", t.conn.ID, name, err)
+			}
+		}
+		return existing, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connector %s: create consumer %s: %w", t.conn.ID, name, err)
+	}
+	return cons, nil
+}
+
+// errReleased makes the router nak a message the dispatcher let go of.
+var errReleased = errors.New("released for redelivery")
+
+// handleMessage is the Watermill handler of one tenant: decode, map, hand
+// to the dispatcher, wait for the outcome.
+func (t *tenant) handleMessage(msg *message.Message) error {
+	b := t.b
+	d, ok := DeliveryFrom(msg.Context())
+	if !ok {
+		return errors.New("message without JetStream delivery")
+	}
+	subj, subjErr := transform.ParseSubject(b.cfg.EventsPrefix, d.Subject)
+	if m := b.cfg.Metrics; m != nil {
+		src, typ := subj.Source, subj.EventType
+		if subjErr != nil {
+			src, typ = "_", "_"
+		}
+		m.EventsReceived.WithLabelValues(t.conn.Tenant, src, typ).Inc()
+	}
+	var env *transform.Envelope
+	err := subjErr
+	if err == nil {
+		env, err = transform.Decode(subj, msg.Payload, transform.DecodeOptions{MaxBytes: b.cfg.MaxEventBytes})
+	}
+	if err != nil {
+		return t.deadLetterRaw(d, msg, err, subj.Source)
+	}
+	if !t.conn.Subscribed(env.Source, env.EventType) {
+		if m := b.cfg.Metrics; m != nil {
+			m.EventsSkipped.WithLabelValues(t.conn.Tenant, "not_subscribed").Inc()
+		}
+		return nil
+	}
+	set := b.cfg.Mappings
+	if t.conn.Mappings != nil {
+		set = t.conn.Mappings
+	}
+	mapped, err := set.Map(env)
+	if err != nil {
+		return t.deadLetterRaw(d, msg, err, env.Source)
+	}
+	it := &dispatch.Item{
+		ID:        env.EventID,
+		Key:       env.Source + "\x00" + mapped.OrderingKey,
+		JSON:      mapped.JSON,
+		Seq:       d.StreamSeq,
+		Source:    env.Source,
+		EventType: env.EventType,
+		Published: d.Published,
+		Touch:     d.Msg.InProgress,
+		Ref:       d,
+	}
+	out := <-t.disp.Submit(it)
+	if out.Result == dispatch.Released {
+		return errReleased
+	}
+	return nil
+}
+
+// deadLetterRaw dead-letters an event the transform refused.
+func (t *tenant) deadLetterRaw(d *Delivery, msg *message.Message, err error, source string) error {
+	class, ok := transform.ClassOf(err)
+	if !ok {
+		class = transform.ClassInvalid
+	}
+	reason := err.Error()
+	var te *transform.Error
+	if errors.As(err, &te) {
+		reason = te.Reason
+	}
+	werr := t.writeDeadLetter(d, deadletter.Info{
+		Class:     deadletter.Class(class),
+		Reason:    reason,
+		Attempts:  1,
+		Connector: t.conn.ID,
+	})
+	if werr != nil {
+		t.log.Error("dead-letter write failed; event left for redelivery", zap.Uint64("stream_seq", d.StreamSeq), zap.Error(werr))
+		return werr
+	}
+	t.countDeadLetter(source, string(class))
+	t.log.Info("dead-lettered", zap.String("subject", d.Subject), zap.Uint64("stream_seq", d.StreamSeq), zap.String("class", string(class)), zap.String("reason", reason))
+	return nil
+}
+
+func (t *tenant) countDeadLetter(source, class string) {
+	if source == "" {
+		source = "_"
+	}
+	if m := t.b.cfg.Metrics; m != nil {
+		m.EventsDeadLettered.WithLabelValues(t.conn.Tenant, source, class).Inc()
+	}
+	if h := t.b.cfg.Hooks.DeadLettered; h != nil {
+		h(t.conn.Tenant, class)
+	}
+}
+
+// deadLetterItem is the dispatcher's dead-letter writer.
+func (t *tenant) deadLetterItem(ctx context.Context, it *dispatch.Item, f dispatch.Failure) error {
+	d, _ := it.Ref.(*Delivery)
+	if d == nil {
+		return errors.New("item without delivery")
+	}
+	err := t.writeDeadLetterCtx(ctx, d, deadletter.Info{
+		Class:      deadletter.Class(f.Class),
+		Reason:     f.Reason,
+		ErrorCode:  f.ErrorCode,
+		HTTPStatus: f.HTTPStatus,
+		Attempts:   f.Attempts,
+		Connector:  t.conn.ID,
+	})
+	if err == nil {
+		t.countDeadLetter(it.Source, f.Class)
+		t.log.Info("dead-lettered", zap.String("event_id", it.ID), zap.Uint64("stream_seq", it.Seq), zap.String("class", f.Class),
+			zap.String("error_code", f.ErrorCode), zap.Int("http_status", f.HTTPStatus), zap.Int("attempt", f.Attempts))
+	}
+	return err
+}
+
+func (t *tenant) writeDeadLetter(d *Delivery, info deadletter.Info) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return t.writeDeadLetterCtx(ctx, d, info)
+}
+
+func (t *tenant) writeDeadLetterCtx(ctx context.Context, d *Delivery, info deadletter.Info) error {
+	_, err := t.b.dlq.Write(ctx, deadletter.Original{
+		Subject:  d.Subject,
+		Stream:   d.Stream,
+		Sequence: d.StreamSeq,
+		Header:   d.Msg.Headers(),
+		Data:     d.Msg.Data(),
+	}, info)
+	return err
+}
+
+// hold puts the tenant on hold: the dispatcher releases what it owns, the
+// consumer is paused, and (unless an operator paused it) the connector is
+// probed until it recovers.
+func (t *tenant) hold(ctx context.Context, reason string, cause error) {
+	b := t.b
+	t.mu.Lock()
+	if t.probeStop != nil {
+		t.probeStop()
+		t.probeStop = nil
+	}
+	prev := t.holdReason
+	t.holdReason = reason
+	if prev == "" {
+		t.holdSince = time.Now()
+	}
+	if cause != nil {
+		t.lastErr = cause.Error()
+	}
+	operator := t.conn.Paused
+	t.mu.Unlock()
+	t.disp.Hold(reason)
+	if m := b.cfg.Metrics; m != nil {
+		if prev != "" && prev != reason {
+			m.ConnectorHolding.WithLabelValues(t.conn.Tenant, prev).Set(0)
+		}
+		m.ConnectorHolding.WithLabelValues(t.conn.Tenant, reason).Set(1)
+	}
+	if h := b.cfg.Hooks.Hold; h != nil {
+		h(t.conn.Tenant, reason)
+	}
+	if operator {
+		t.pauseConsumer(ctx, time.Now().AddDate(100, 0, 0))
+		t.log.Info("connector paused by operator")
+		return
+	}
+	first := b.cfg.Probe.Initial
+	if reason == "limit" {
+		first = b.cfg.Probe.LimitInitial
+	}
+	pctx, cancel := context.WithCancel(context.Background())
+	t.mu.Lock()
+	t.probeStop = cancel
+	t.mu.Unlock()
+	t.log.Warn("holding connector", zap.String("reason", reason), zap.Duration("first_probe_in", first), zap.Error(cause))
+	go t.probeLoop(pctx, first)
+}
+
+func (t *tenant) pauseConsumer(ctx context.Context, until time.Time) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := t.b.js.PauseConsumer(cctx, t.b.cfg.Streams.Events, t.consumerName(), until); err != nil {
+		t.log.Warn("pause consumer", zap.Error(err))
+	}
+}
+
+// probeLoop probes the held connector with doubling delays and resumes the
+// tenant once the probe succeeds.
+func (t *tenant) probeLoop(ctx context.Context, delay time.Duration) {
+	const margin = time.Minute
+	for {
+		next := time.Now().Add(delay)
+		t.mu.Lock()
+		t.nextProbe = next
+		t.mu.Unlock()
+		t.pauseConsumer(ctx, next.Add(margin))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := t.client.Probe(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			t.log.Info("probe succeeded: resuming connector")
+			if rerr := t.resume(ctx); rerr != nil {
+				t.log.Warn("resume", zap.Error(rerr))
+			}
+			return
+		}
+		t.setLastError(err)
+		t.log.Warn("probe failed", zap.Error(err), zap.Duration("next_probe_in", min(delay*2, t.b.cfg.Probe.Max)))
+		delay = min(delay*2, t.b.cfg.Probe.Max)
+	}
+}
+
+// resume ends a hold: the dispatcher accepts events again and the consumer
+// is resumed.
+func (t *tenant) resume(ctx context.Context) error {
+	t.mu.Lock()
+	if t.conn.Paused {
+		t.mu.Unlock()
+		return errors.New("connector is paused by an operator")
+	}
+	prev := t.holdReason
+	t.holdReason = ""
+	t.holdSince = time.Time{}
+	t.nextProbe = time.Time{}
+	if t.probeStop != nil {
+		t.probeStop()
+		t.probeStop = nil
+	}
+	t.mu.Unlock()
+	t.disp.Resume()
+	if m := t.b.cfg.Metrics; m != nil && prev != "" {
+		m.ConnectorHolding.WithLabelValues(t.conn.Tenant, prev).Set(0)
+	}
+	if h := t.b.cfg.Hooks.Hold; h != nil && prev != "" {
+		h(t.conn.Tenant, "")
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := t.b.js.ResumeConsumer(cctx, t.b.cfg.Streams.Events, t.consumerName()); err != nil {
+		return fmt.Errorf("resume consumer: %w", err)
+	}
+	return nil
+}
+
+// stop stops pulling, drains the dispatcher within ctx and waits for the
+// handler to finish.
+func (t *tenant) stop(ctx context.Context) {
+	t.mu.Lock()
+	if t.probeStop != nil {
+		t.probeStop()
+		t.probeStop = nil
+	}
+	running := t.running
+	t.running = false
+	t.mu.Unlock()
+	if !running {
+		t.disp.Drain(ctx)
+		return
+	}
+	t.handle.Stop()   // stop pulling; the subscription waits for outstanding messages
+	t.disp.Drain(ctx) // flush or release everything owned
+	select {
+	case <-t.handle.Stopped():
+	case <-ctx.Done():
+	}
+	_ = t.sub.Close()
+}
+
+func (t *tenant) status() Status {
+	t.mu.Lock()
+	s := Status{
+		ConnectorID:  t.conn.ID,
+		Tenant:       t.conn.Tenant,
+		HoldReason:   t.holdReason,
+		HoldSince:    t.holdSince,
+		NextProbe:    t.nextProbe,
+		LastError:    t.lastErr,
+		ConsumerName: t.consumerName(),
+	}
+	running := t.running
+	t.mu.Unlock()
+	switch {
+	case !running:
+		s.State = "stopped"
+	case s.HoldReason == "paused":
+		s.State = "paused"
+	case s.HoldReason != "":
+		s.State = "holding: " + s.HoldReason
+	default:
+		s.State = "active"
+	}
+	s.Breaker = strings.ReplaceAll(t.client.BreakerState().String(), " ", "-")
+	u := t.client.Usage()
+	s.APIUsed, s.APIMax = u.Used, u.Max
+	ds := t.disp.Stats()
+	s.InFlight, s.Owned, s.BatchMax, s.MaxInFlight, s.APISlowdown = ds.InFlight, ds.Owned, ds.BatchMax, ds.MaxInFlight, ds.Slow
+	return s
+}
