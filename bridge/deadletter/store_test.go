@@ -14,16 +14,16 @@ import (
 
 // fixture is the standard seed: 10 dead letters, sequences 1..10.
 var fixture = []spec{
-	{"acme", "junifer", "bill-accepted", deadletter.ClassRejected, "FIELD_CUSTOM_VALIDATION_EXCEPTION"}, // 1
-	{"acme", "junifer", "bill-accepted", deadletter.ClassExhausted, ""},                                  // 2
-	{"acme", "velocity", "payment-received", deadletter.ClassUnmapped, ""},                               // 3
-	{"acme", "junifer", "account-created", deadletter.ClassInvalid, ""},                                  // 4
-	{"beta", "junifer", "bill-accepted", deadletter.ClassRejected, "REQUIRED_FIELD_MISSING"},             // 5
-	{"beta", "velocity", "bill-accepted", deadletter.ClassUnsupported, ""},                               // 6
+	{"acme", "junifer", "bill-accepted", deadletter.ClassRejected, "FIELD_CUSTOM_VALIDATION_EXCEPTION"},    // 1
+	{"acme", "junifer", "bill-accepted", deadletter.ClassExhausted, ""},                                    // 2
+	{"acme", "velocity", "payment-received", deadletter.ClassUnmapped, ""},                                 // 3
+	{"acme", "junifer", "account-created", deadletter.ClassInvalid, ""},                                    // 4
+	{"beta", "junifer", "bill-accepted", deadletter.ClassRejected, "REQUIRED_FIELD_MISSING"},               // 5
+	{"beta", "velocity", "bill-accepted", deadletter.ClassUnsupported, ""},                                 // 6
 	{"beta", "junifer", "payment-received", deadletter.ClassRejected, "FIELD_CUSTOM_VALIDATION_EXCEPTION"}, // 7
-	{"gamma", "junifer", "bill-accepted", deadletter.ClassExhausted, ""},                                 // 8
-	{"gamma", "velocity", "bill-accepted", deadletter.ClassRejected, "field_custom_validation_exception"}, // 9
-	{"acme", "junifer", "bill-accepted", deadletter.ClassRejected, "FIELD_CUSTOM_VALIDATION_EXCEPTION"}, // 10
+	{"gamma", "junifer", "bill-accepted", deadletter.ClassExhausted, ""},                                   // 8
+	{"gamma", "velocity", "bill-accepted", deadletter.ClassRejected, "field_custom_validation_exception"},  // 9
+	{"acme", "junifer", "bill-accepted", deadletter.ClassRejected, "FIELD_CUSTOM_VALIDATION_EXCEPTION"},    // 10
 }
 
 func TestStore_List_filters(t *testing.T) {
