@@ -55,14 +55,18 @@ var failures = map[string]failure{
 	},
 	"500 other": func(w http.ResponseWriter, _ *http.Request) { sfErr(w, 500, "UNKNOWN_EXCEPTION", "oops") },
 	"400":       func(w http.ResponseWriter, _ *http.Request) { sfErr(w, 400, "JSON_PARSER_ERROR", "bad") },
-	"401":       func(w http.ResponseWriter, _ *http.Request) { sfErr(w, 401, "INVALID_SESSION_ID", "Session expired or invalid") },
+	"401": func(w http.ResponseWriter, _ *http.Request) {
+		sfErr(w, 401, "INVALID_SESSION_ID", "Session expired or invalid")
+	},
 	"403 limit": func(w http.ResponseWriter, _ *http.Request) {
 		sfErr(w, 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 	},
 	"403 concurrent": func(w http.ResponseWriter, _ *http.Request) {
 		sfErr(w, 403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentRequests (Concurrent API Requests) Limit exceeded.")
 	},
-	"404":          func(w http.ResponseWriter, _ *http.Request) { sfErr(w, 404, "NOT_FOUND", "Could not find a match for URL") },
+	"404": func(w http.ResponseWriter, _ *http.Request) {
+		sfErr(w, 404, "NOT_FOUND", "Could not find a match for URL")
+	},
 	"200 mismatch": func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]any{"results": []any{}}) },
 }
 
