@@ -81,10 +81,10 @@ type seedDL struct {
 
 var seedSet = []seedDL{
 	{"acme", "junifer", "bill-accepted", deadletter.ClassRejected, "FIELD_CUSTOM_VALIDATION_EXCEPTION"}, // 1
-	{"acme", "junifer", "bill-accepted", deadletter.ClassExhausted, ""},                                  // 2
-	{"acme", "velocity", "payment-received", deadletter.ClassInvalid, ""},                                // 3
-	{"beta", "junifer", "bill-accepted", deadletter.ClassRejected, "REQUIRED_FIELD_MISSING"},             // 4
-	{"beta", "velocity", "account-created", deadletter.ClassUnmapped, ""},                                // 5
+	{"acme", "junifer", "bill-accepted", deadletter.ClassExhausted, ""},                                 // 2
+	{"acme", "velocity", "payment-received", deadletter.ClassInvalid, ""},                               // 3
+	{"beta", "junifer", "bill-accepted", deadletter.ClassRejected, "REQUIRED_FIELD_MISSING"},            // 4
+	{"beta", "velocity", "account-created", deadletter.ClassUnmapped, ""},                               // 5
 }
 
 func newDLQEnv(t *testing.T, seed []seedDL) *dlqEnv {
