@@ -20,6 +20,7 @@ type decoder struct {
 	lines    map[string]int      // key path → line where it is written
 	expanded map[*yaml.Node]bool // scalars already expanded (aliases share nodes)
 	failed   map[string]bool     // paths with a decode problem
+	steps    int                 // values decoded so far
 }
 
 func newDecoder(env func(string) (string, bool)) *decoder {
@@ -106,8 +107,19 @@ func (d *decoder) expand(n *yaml.Node, path string) {
 	}
 }
 
+// maxSteps bounds the values decoded from one document, so that aliases
+// cannot make a small document expensive.
+const maxSteps = 200_000
+
 // value decodes n into v (addressable) at path.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
+	d.steps++
+	if d.steps > maxSteps {
+		if d.steps == maxSteps+1 {
+			d.fail(path, n, fmt.Sprintf("document too large: more than %d values (aliases included)", maxSteps))
+		}
+		return
+	}
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -153,6 +165,11 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Bool:
 		d.scalar(n, v, path, "must be true or false")
 	case reflect.Int, reflect.Int64, reflect.Int32:
+		if n.Kind == yaml.ScalarNode && !isNull(n) && n.ShortTag() != "!!int" {
+			// yaml would truncate 2.5 to 2 and read "4" as an error anyway.
+			d.fail(path, n, fmt.Sprintf("must be a whole number, got %q", truncate(n.Value, 40)))
+			return
+		}
 		d.scalar(n, v, path, "must be a whole number")
 	case reflect.Float64:
 		d.scalar(n, v, path, "must be a number")
@@ -190,8 +207,13 @@ func kindName(n *yaml.Node) string {
 }
 
 // pairs returns the key/value pairs of a mapping with YAML merge keys (<<)
-// resolved: merged pairs come first, so the mapping's own keys win.
+// resolved: merged pairs come first, so the mapping's own keys win. Each
+// merged mapping is merged once, however often it is named.
 func (d *decoder) pairs(n *yaml.Node, path string) (merged, own [][2]*yaml.Node) {
+	return d.collect(n, path, map[*yaml.Node]bool{n: true})
+}
+
+func (d *decoder) collect(n *yaml.Node, path string, seen map[*yaml.Node]bool) (merged, own [][2]*yaml.Node) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
@@ -207,7 +229,11 @@ func (d *decoder) pairs(n *yaml.Node, path string) (merged, own [][2]*yaml.Node)
 					d.fail(path, k, "<< must merge a mapping")
 					continue
 				}
-				m, o := d.pairs(s, path)
+				if seen[s] {
+					continue
+				}
+				seen[s] = true
+				m, o := d.collect(s, path, seen)
 				merged = append(merged, m...)
 				merged = append(merged, o...)
 			}

@@ -50,7 +50,10 @@
 //
 // [Config.Validate] reports every problem as a [Problem] in a
 // [*ValidationError], each written `key.path[i].sub: message`, in document
-// order (the order of the keys in the documented file layout). [Parse] and
-// [Load] also report unknown keys and ill-typed values the same way, with
-// the line they were found on.
+// order: the order of the keys in the documented file layout (the order of
+// the Config struct), list items by index. [Parse] and [Load] also report
+// unresolved references, unknown and duplicate keys and ill-typed values
+// the same way, each with the line it is on, ordered as in the file; a
+// missing key is reported at the line of its section. A value that cannot
+// be read is reported once: its validation problems are not added.
 package config

@@ -79,12 +79,18 @@ func (ps *problems) addLine(path string, line int, msg string) {
 	ps.list = append(ps.list, Problem{Path: path, Message: msg, Line: line})
 }
 
-// err returns nil or a *ValidationError with the problems sorted.
+// err returns nil or a *ValidationError with the problems sorted, paths
+// being relative to a Config.
 func (ps *problems) err(source string) error {
+	return ps.errAt(source, configType)
+}
+
+// errAt is err with paths relative to a value of type root.
+func (ps *problems) errAt(source string, root reflect.Type) error {
 	if len(ps.list) == 0 {
 		return nil
 	}
-	sortProblems(ps.list)
+	sortProblems(ps.list, root)
 	return &ValidationError{Source: source, Problems: ps.list}
 }
 
@@ -104,10 +110,10 @@ func index(prefix string, i int) string {
 // order of the keys in the Config struct (which is the documented file
 // layout), list items by index, map keys alphabetically. Problems on the
 // same path keep their relative order.
-func sortProblems(list []Problem) {
+func sortProblems(list []Problem, root reflect.Type) {
 	ranks := make([][]rankSeg, len(list))
 	for i, p := range list {
-		ranks[i] = rankPath(p.Path)
+		ranks[i] = rankPath(root, p.Path)
 	}
 	idx := make([]int, len(list))
 	for i := range idx {
@@ -128,20 +134,25 @@ type rankSeg struct {
 
 var configType = reflect.TypeOf(Config{})
 
-// rankPath turns a path into comparable segments by walking the Config
+// rankPath turns a path into comparable segments by walking the root
 // type: a struct key becomes its field index (unknown keys sort after the
 // known ones, by name), a list index its number, a map key its name.
-func rankPath(path string) []rankSeg {
+func rankPath(root reflect.Type, path string) []rankSeg {
 	var out []rankSeg
-	t := configType
+	t := root
 	for path != "" {
 		var seg string
 		if path[0] == '[' {
 			end := strings.IndexByte(path, ']')
-			if end < 0 {
-				end = len(path) - 1
+			n, err := 0, error(nil)
+			if end > 0 {
+				n, err = strconv.Atoi(path[1:end])
 			}
-			n, _ := strconv.Atoi(path[1:end])
+			if end <= 0 || err != nil {
+				// Not an index: a key name that holds "[".
+				out = append(out, rankSeg{n: 1 << 30, s: path})
+				break
+			}
 			out = append(out, rankSeg{n: n})
 			path = path[end+1:]
 			if t != nil && t.Kind() == reflect.Slice {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -86,10 +87,37 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, 
 		p.Line = d.lineOf(p.Path)
 		d.problems.list = append(d.problems.list, p)
 	}
-	if err := d.problems.err(name); err != nil {
-		return cfg, err
+	if len(d.problems.list) == 0 {
+		return cfg, nil
 	}
-	return cfg, nil
+	sortByLine(d.problems.list)
+	return cfg, &ValidationError{Source: name, Problems: d.problems.list}
+}
+
+// sortByLine orders problems as they appear in the file: by line, problems
+// on one line in document order. A problem without a line (a key missing
+// from a section that is missing too) keeps its place after the problem
+// that precedes it in document order.
+func sortByLine(list []Problem) {
+	sortProblems(list, configType)
+	eff := make([]int, len(list))
+	last := 0
+	for i, p := range list {
+		if p.Line > 0 {
+			last = p.Line
+		}
+		eff[i] = last
+	}
+	idx := make([]int, len(list))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return eff[idx[a]] < eff[idx[b]] })
+	sorted := make([]Problem, len(list))
+	for i, j := range idx {
+		sorted[i] = list[j]
+	}
+	copy(list, sorted)
 }
 
 // hasFailed reports whether path, or a key above or below it, had a decode

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,7 +47,7 @@ func (c *Config) Validate() error {
 func (c *Config) ValidateConnector(k Connector) error {
 	var ps problems
 	k.validate(&ps, "", c.Delivery)
-	return ps.err("")
+	return ps.errAt("", reflect.TypeOf(Connector{}))
 }
 
 func (c *Config) validate(ps *problems) {
