@@ -67,10 +67,10 @@
 // flow.
 //
 // Output is reproducible: the same configuration, including Seed and Now,
-// gives byte-identical events (eventIds are version 4 UUIDs drawn from the
+// gives byte-identical events on the same Go release (eventIds are version 4 UUIDs drawn from the
 // seeded generator, so they are unique but predictable: never use them
 // where unpredictability matters). A Generator is not safe for concurrent
-// use. Each live account takes about 2 KiB.
+// use. Each live account takes about 3 KiB.
 //
 // [Example] returns one fixed event per catalogue type with the example
 // values of catalog.md, and [EventTypes] lists a source's types.

@@ -5,10 +5,17 @@ package catalog
 // places are real localities with their real postcodes, and market
 // participant and network codes are plausible stand-ins, not an
 // authoritative registry. Phone numbers come from ranges reserved for
-// fiction (Ofcom 07700 900xxx, ACMA 0491 570 xxx) or are random, and email
+// fiction (Ofcom 07700 900xxx, the ACMA's fictitious 0491 570 numbers) or
+// are random (New Zealand), and email
 // addresses use the reserved example domains (RFC 2606).
 
 var synTitles = []string{"Mr", "Mrs", "Ms", "Miss", "Dr", "Mx"}
+
+// synAUMobiles are mobile numbers the ACMA lists for use in fiction.
+var synAUMobiles = []string{
+	"+61491570006", "+61491570110", "+61491570156", "+61491570157",
+	"+61491570158", "+61491570159", "+61491570313", "+61491570737",
+}
 
 var synExampleDomains = []string{"example.com", "example.net", "example.org"}
 

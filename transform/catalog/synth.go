@@ -285,7 +285,7 @@ const (
 // validating it; an invalid configuration returns an error wrapping the
 // problems found by [GeneratorConfig.Validate]. Construction allocates one
 // slot per tenant, source and account; account details are made when an
-// account starts (about 2 KiB each).
+// account starts (about 3 KiB each).
 func NewGenerator(cfg GeneratorConfig) (*Generator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
@@ -606,15 +606,20 @@ type synTicket struct {
 	mps                 []int // meter point indexes
 }
 
+// synStep is one planned event of an account. Only the facts its kind
+// needs are set.
 type synStep struct {
 	kind synKind
 	at   time.Time
 	corr string
 	svc  int
-	sw   synSwitch
-	bill synBill
-	tk   synTicket
+	sw   *synSwitch
+	bill *synBill
+	tk   *synTicket
 }
+
+// synRef returns a pointer to a copy of v.
+func synRef[T any](v T) *T { return &v }
 
 type synPhase uint8
 
@@ -787,6 +792,9 @@ func (a *synAccount) seal() {
 func (g *Generator) plan(s *synSlot) {
 	a := s.acct
 	a.queue = a.queue[:0]
+	if cap(a.queue) > 8 {
+		a.queue = nil // the onboarding batch was long; live batches are short
+	}
 	if a.phase == synLeaving {
 		start := g.minutes(a.last, 60, 5*24*60)
 		s.acct = g.newAccount(s.ts, start)
@@ -925,7 +933,7 @@ func (g *Generator) newVelocityAccount(ts *synTenantSource, start time.Time) *sy
 		loc = synPick(g.r, synAULocalities)
 		street = synAUStreets
 		a.person = g.person(synAUFirst, synAULast, start)
-		a.person.phone = "+61491570" + g.digits(3)
+		a.person.phone = synPick(g.r, synAUMobiles)
 		a.monthly = int64(g.between(9000, 25000))
 	} else {
 		a.country, a.currency, a.cycle = "NZ", "NZD", 1
@@ -1047,17 +1055,17 @@ func (g *Generator) planVelocityOnboarding(a *synAccount, start time.Time) {
 			sw.reason, days = "Retrospective", -g.between(1, 10)
 		}
 		sw.proposed = synAddDays(z.date(ts), days)
-		a.push(synStep{kind: kvSwitchGainStarted, at: ts, corr: corr, svc: i, sw: sw})
+		a.push(synStep{kind: kvSwitchGainStarted, at: ts, corr: corr, svc: i, sw: synRef(sw)})
 		if g.chance(0.08) {
 			obj := sw
 			obj.objection = synPick(g.r, synVObjectionCodes)
 			obj.objector = svc.previous
 			obj.objected = g.businessTime(z, synAddDays(z.date(ts), g.between(1, 3)), 8, 18)
-			a.push(synStep{kind: kvSwitchGainObjected, at: obj.objected, corr: corr, svc: i, sw: obj})
+			a.push(synStep{kind: kvSwitchGainObjected, at: obj.objected, corr: corr, svc: i, sw: synRef(obj)})
 			re := g.minutes(obj.objected, 2*24*60, 7*24*60)
 			sw = synSwitch{txn: g.txn(a), reason: sw.reason, other: svc.previous}
 			sw.proposed = synAddDays(z.date(re), g.between(3, 15))
-			a.push(synStep{kind: kvSwitchGainStarted, at: re, corr: corr, svc: i, sw: sw})
+			a.push(synStep{kind: kvSwitchGainStarted, at: re, corr: corr, svc: i, sw: synRef(sw)})
 			ts = re
 		}
 		sw.transfer = sw.proposed
@@ -1068,7 +1076,7 @@ func (g *Generator) planVelocityOnboarding(a *synAccount, start time.Time) {
 		if sw.reason == "Retrospective" || !fin.After(ts) {
 			fin = g.minutes(ts, 60, 3*24*60)
 		}
-		a.push(synStep{kind: kvSwitchGainFinished, at: fin, corr: corr, svc: i, sw: sw})
+		a.push(synStep{kind: kvSwitchGainFinished, at: fin, corr: corr, svc: i, sw: synRef(sw)})
 		if fin.After(lastFinish) {
 			lastFinish = fin
 		}
@@ -1076,7 +1084,7 @@ func (g *Generator) planVelocityOnboarding(a *synAccount, start time.Time) {
 			firstTransfer = sw.transfer
 		}
 	}
-	ccStep.sw.transfer = firstTransfer // contract start date
+	ccStep.sw = &synSwitch{transfer: firstTransfer} // contract start date
 	a.push(ccStep)
 	a.activatedAt = g.minutes(lastFinish, 10, 180)
 	a.push(synStep{kind: kvContractActive, at: a.activatedAt, corr: corr})
@@ -1117,7 +1125,7 @@ func (g *Generator) velocityBill(a *synAccount, first bool, corr string) {
 	if corr == "" {
 		corr = "c-" + a.number + "-bill-" + b.ref
 	}
-	a.push(synStep{kind: kvBillReady, at: g.businessTime(z, issue, 1, 6), corr: corr, bill: b})
+	a.push(synStep{kind: kvBillReady, at: g.businessTime(z, issue, 1, 6), corr: corr, bill: synRef(b)})
 	a.lastTo, a.lastIssue = to, issue
 	a.billsSoFar++
 }
@@ -1135,7 +1143,7 @@ func (g *Generator) planVelocityLive(a *synAccount) {
 		gaining := synPick(g.r, g.retailers(a))
 		for i := range a.services {
 			sw := synSwitch{other: gaining, proposed: synAddDays(z.date(t), g.between(5, 20))}
-			a.push(synStep{kind: kvSwitchLossStarted, at: g.minutes(t, 0, 30), corr: corr, svc: i, sw: sw})
+			a.push(synStep{kind: kvSwitchLossStarted, at: g.minutes(t, 0, 30), corr: corr, svc: i, sw: synRef(sw)})
 			if sw.proposed.After(latest) {
 				latest = sw.proposed
 			}
@@ -1148,7 +1156,7 @@ func (g *Generator) planVelocityLive(a *synAccount) {
 			currency: a.currency,
 		}
 		b.gross = g.charge(a, b.from, b.to)
-		a.push(synStep{kind: kvBillReady, at: g.businessTime(z, issue, 1, 6), corr: corr, bill: b})
+		a.push(synStep{kind: kvBillReady, at: g.businessTime(z, issue, 1, 6), corr: corr, bill: synRef(b)})
 		a.phase = synLeaving
 		return
 	}
@@ -1164,7 +1172,7 @@ func (g *Generator) planVelocityLive(a *synAccount) {
 			if a.country == "NZ" {
 				p.phone = "+642155" + g.digits(5)
 			} else {
-				p.phone = "+61491570" + g.digits(3)
+				p.phone = synPick(g.r, synAUMobiles)
 			}
 		case 2:
 			p.preferred = synPick(g.r, []string{p.first, p.first[:min(len(p.first), 4)]})
@@ -1299,7 +1307,7 @@ func (g *Generator) planJuniferOnboarding(a *synAccount, start time.Time) {
 		for i := range a.services {
 			moveTicket.mps = append(moveTicket.mps, i)
 		}
-		a.push(synStep{kind: kjTicketStatusChanged, at: moveTicket.created, corr: corr, tk: moveTicket})
+		a.push(synStep{kind: kjTicketStatusChanged, at: moveTicket.created, corr: corr, tk: synRef(moveTicket)})
 	}
 	t = g.minutes(t, 2, 20)
 	// Registrations are sent within a day, so a supply start two or more
@@ -1321,14 +1329,14 @@ func (g *Generator) planJuniferOnboarding(a *synAccount, start time.Time) {
 		}
 		req := g.minutes(t, 30, 24*60)
 		sw := synSwitch{proposed: ssd, other: mp.previous}
-		a.push(synStep{kind: kjRegistrationRequested, at: req, corr: corr, svc: i, sw: sw})
+		a.push(synStep{kind: kjRegistrationRequested, at: req, corr: corr, svc: i, sw: synRef(sw)})
 		mpSSD := ssd
 		if g.chance(0.07) {
 			obj := sw
 			obj.objection = synPick(g.r, synUKObjectionReasons)
 			obj.resubmit = g.chance(0.85)
 			obj.objected = g.businessTime(z, synAddDays(z.date(req), g.between(1, 3)), 8, 18)
-			a.push(synStep{kind: kjRegistrationObjected, at: obj.objected, corr: corr, svc: i, sw: obj})
+			a.push(synStep{kind: kjRegistrationObjected, at: obj.objected, corr: corr, svc: i, sw: synRef(obj)})
 			wait := g.between(1, 5)
 			if !obj.resubmit {
 				tk := synTicket{
@@ -1336,21 +1344,21 @@ func (g *Generator) planJuniferOnboarding(a *synAccount, start time.Time) {
 					summary: obj.objection + " objection on " + mp.id, status: "Open", created: g.minutes(obj.objected, 5, 120),
 					mps: []int{i},
 				}
-				a.push(synStep{kind: kjTicketStatusChanged, at: tk.created, corr: corr, tk: tk})
+				a.push(synStep{kind: kjTicketStatusChanged, at: tk.created, corr: corr, tk: synRef(tk)})
 				wait = g.between(14, 28)
 				re := g.minutes(obj.objected, wait*24*60, wait*24*60+8*60)
 				tk.status = "Closed"
-				a.push(synStep{kind: kjTicketStatusChanged, at: g.minutes(re, -120, -10), corr: corr, tk: tk})
+				a.push(synStep{kind: kjTicketStatusChanged, at: g.minutes(re, -120, -10), corr: corr, tk: synRef(tk)})
 				req = re
 			} else {
 				req = g.minutes(obj.objected, wait*24*60, wait*24*60+8*60)
 			}
 			mpSSD = synAddDays(z.date(req), g.between(5, 14))
 			sw = synSwitch{proposed: mpSSD, other: mp.previous}
-			a.push(synStep{kind: kjRegistrationRequested, at: req, corr: corr, svc: i, sw: sw})
+			a.push(synStep{kind: kjRegistrationRequested, at: req, corr: corr, svc: i, sw: synRef(sw)})
 		}
 		sw.transfer = mpSSD
-		a.push(synStep{kind: kjSupplyStarted, at: z.at(mpSSD, 0, 0, 0, 0), corr: corr, svc: i, sw: sw})
+		a.push(synStep{kind: kjSupplyStarted, at: z.at(mpSSD, 0, 0, 0, 0), corr: corr, svc: i, sw: synRef(sw)})
 		if minSSD.IsZero() || mpSSD.Before(minSSD) {
 			minSSD = mpSSD
 		}
@@ -1360,7 +1368,7 @@ func (g *Generator) planJuniferOnboarding(a *synAccount, start time.Time) {
 	}
 	if moveIn {
 		moveTicket.status = "Closed"
-		a.push(synStep{kind: kjTicketStatusChanged, at: g.businessTime(z, synAddDays(maxSSD, g.between(1, 3)), 9, 17), corr: corr, tk: moveTicket})
+		a.push(synStep{kind: kjTicketStatusChanged, at: g.businessTime(z, synAddDays(maxSSD, g.between(1, 3)), 9, 17), corr: corr, tk: synRef(moveTicket)})
 	}
 	a.lastTo = synAddDays(minSSD, -1)
 	a.lastIssue = maxSSD
@@ -1413,7 +1421,7 @@ func (g *Generator) juniferBill(a *synAccount, first bool, finalTo time.Time, co
 	if corr == "" {
 		corr = fmt.Sprintf("c-%s-bill-%d", a.number, b.id)
 	}
-	a.push(synStep{kind: kjBillAccepted, at: g.businessTime(z, issue, 1, 6), corr: corr, bill: b})
+	a.push(synStep{kind: kjBillAccepted, at: g.businessTime(z, issue, 1, 6), corr: corr, bill: synRef(b)})
 	a.lastTo, a.lastIssue = to, issue
 	a.billsSoFar++
 	if !first && !b.final && g.chance(0.03) {
@@ -1424,7 +1432,7 @@ func (g *Generator) juniferBill(a *synAccount, first bool, finalTo time.Time, co
 		rb.issue = synAddDays(issue, g.between(3, 10))
 		rb.due = synAddDays(rb.issue, 14)
 		g.juniferAmounts(a, &rb)
-		a.push(synStep{kind: kjBillAccepted, at: g.businessTime(z, rb.issue, 9, 17), corr: corr, bill: rb})
+		a.push(synStep{kind: kjBillAccepted, at: g.businessTime(z, rb.issue, 9, 17), corr: corr, bill: synRef(rb)})
 		a.lastIssue = rb.issue
 	}
 	return b
@@ -1456,7 +1464,7 @@ func (g *Generator) planJuniferLive(a *synAccount) {
 		}
 		for i := range a.services {
 			sw := synSwitch{other: gaining, transfer: synAddDays(z.date(t), g.between(5, 15))}
-			a.push(synStep{kind: kjLossNotified, at: g.minutes(t, 0, 60), corr: corr, svc: i, sw: sw})
+			a.push(synStep{kind: kjLossNotified, at: g.minutes(t, 0, 60), corr: corr, svc: i, sw: synRef(sw)})
 			if sw.transfer.After(latest) {
 				latest = sw.transfer
 			}
@@ -1489,18 +1497,18 @@ func (g *Generator) planJuniferLive(a *synAccount) {
 		}
 		tk.created = g.businessTime(z, synAddDays(base, g.between(0, 20)), 8, 19)
 		corr := fmt.Sprintf("c-%s-ticket-%d", a.number, tk.id)
-		a.push(synStep{kind: kjTicketStatusChanged, at: tk.created, corr: corr, tk: tk})
+		a.push(synStep{kind: kjTicketStatusChanged, at: tk.created, corr: corr, tk: synRef(tk)})
 		t := tk.created
 		if g.chance(0.6) {
 			tk.status = "InProgress"
 			t = g.minutes(t, 60, 2*24*60)
-			a.push(synStep{kind: kjTicketStatusChanged, at: t, corr: corr, tk: tk})
+			a.push(synStep{kind: kjTicketStatusChanged, at: t, corr: corr, tk: synRef(tk)})
 		}
 		tk.status = "Closed"
 		if g.chance(0.1) {
 			tk.status = "Cancelled"
 		}
-		a.push(synStep{kind: kjTicketStatusChanged, at: g.minutes(t, 3*60, 10*24*60), corr: corr, tk: tk})
+		a.push(synStep{kind: kjTicketStatusChanged, at: g.minutes(t, 3*60, 10*24*60), corr: corr, tk: synRef(tk)})
 	}
 	a.billsLeft--
 	g.juniferBill(a, false, time.Time{}, "")
@@ -1942,7 +1950,7 @@ func synBuild(a *synAccount, st *synStep) (any, string) {
 			NetworkTariffCode: svc.tariff, Distributor: svc.network.name, Meters: []vdMeter{m},
 		}, svc.id
 	case kvBillReady:
-		b := &st.bill
+		b := st.bill
 		return vdBillReady{
 			AccountNumber: a.number, BillID: b.ref, BillDate: synDate(b.issue), DueDate: synDate(b.due),
 			DueAmount: synMoney(b.gross), Currency: b.currency, BalanceDate: synDate(b.issue),
@@ -2013,7 +2021,7 @@ func synBuild(a *synAccount, st *synStep) (any, string) {
 			GainingSupplier: st.sw.other, AccountNumber: a.number,
 		}, svc.id
 	case kjBillAccepted:
-		b := &st.bill
+		b := st.bill
 		return jdBillAccepted{
 			ID: b.id, AccountID: a.accountID, AccountNumber: a.number, IssueDt: synDate(b.issue), DueDt: synDate(b.due),
 			PeriodFrom: synDate(b.from), PeriodTo: synDate(b.to), GrossAmount: synMoney(b.gross),
@@ -2027,7 +2035,7 @@ func synBuild(a *synAccount, st *synStep) (any, string) {
 			FrequencyAlignmentDt: synDate(a.ddAlign), CurrencyISO: "GBP",
 		}, strconv.FormatInt(a.ddID, 10)
 	case kjTicketStatusChanged:
-		tk := &st.tk
+		tk := st.tk
 		mps := make([]string, len(tk.mps))
 		for i, j := range tk.mps {
 			mps[i] = a.services[j].id
@@ -2248,30 +2256,30 @@ func synFixtureStep(a *synAccount, k synKind) synStep {
 	case kvAccountCreated:
 		return synStep{kind: k, at: z.at(synDay(2025, 2, 18), 10, 46, 51, 27), corr: onboarding}
 	case kvContractCreated:
-		return synStep{kind: k, at: z.at(synDay(2025, 2, 18), 10, 51, 12, 640), corr: onboarding, sw: cats}
+		return synStep{kind: k, at: z.at(synDay(2025, 2, 18), 10, 51, 12, 640), corr: onboarding, sw: synRef(cats)}
 	case kvCustomerUpdated:
 		return synStep{kind: k, at: z.at(synDay(2025, 2, 18), 11, 20, 33, 905), corr: onboarding}
 	case kvSwitchGainStarted:
-		return synStep{kind: k, at: z.at(synDay(2025, 2, 18), 13, 5, 41, 902), corr: onboarding, sw: cats}
+		return synStep{kind: k, at: z.at(synDay(2025, 2, 18), 13, 5, 41, 902), corr: onboarding, sw: synRef(cats)}
 	case kvSwitchGainObjected:
 		sw := cats
 		sw.objection, sw.objector = "DEBT", "ENERGYAU"
-		return synStep{kind: k, at: z.at(synDay(2025, 2, 20), 11, 32, 10, 4), corr: onboarding, sw: sw}
+		return synStep{kind: k, at: z.at(synDay(2025, 2, 20), 11, 32, 10, 4), corr: onboarding, sw: synRef(sw)}
 	case kvSwitchGainFinished:
-		return synStep{kind: k, at: z.at(synDay(2025, 3, 4), 9, 15, 22, 481), corr: onboarding, sw: cats}
+		return synStep{kind: k, at: z.at(synDay(2025, 3, 4), 9, 15, 22, 481), corr: onboarding, sw: synRef(cats)}
 	case kvContractActive:
 		return synStep{kind: k, at: z.at(synDay(2025, 3, 4), 9, 41, 3, 120), corr: onboarding}
 	case kvServicePointUpdated:
 		return synStep{kind: k, at: z.at(synDay(2025, 3, 5), 14, 2, 10, 0), corr: onboarding}
 	case kvSwitchLossStarted:
 		sw := synSwitch{other: "ORIGIN", proposed: synDay(2025, 10, 28)}
-		return synStep{kind: k, at: z.at(synDay(2025, 10, 14), 10, 20, 0, 500), corr: "c-" + a.number + "-loss", sw: sw}
+		return synStep{kind: k, at: z.at(synDay(2025, 10, 14), 10, 20, 0, 500), corr: "c-" + a.number + "-loss", sw: synRef(sw)}
 	case kvBillReady:
 		b := synBill{
 			ref: "B-99120431", issue: synDay(2025, 4, 4), due: synDay(2025, 4, 18), from: synDay(2025, 3, 4),
 			to: synDay(2025, 4, 3), gross: 21437, first: true, currency: "AUD",
 		}
-		return synStep{kind: k, at: z.at(b.issue, 3, 12, 45, 210), corr: onboarding, bill: b}
+		return synStep{kind: k, at: z.at(b.issue, 3, 12, 45, 210), corr: onboarding, bill: synRef(b)}
 	case kjCustomerCreated:
 		return synStep{kind: k, at: z.at(synDay(2025, 3, 3), 10, 12, 44, 120), corr: onboarding}
 	case kjAccountCreated:
@@ -2282,22 +2290,22 @@ func synFixtureStep(a *synAccount, k synKind) synStep {
 		return synStep{kind: k, at: z.at(synDay(2025, 3, 3), 10, 21, 37, 450), corr: onboarding}
 	case kjRegistrationRequested:
 		sw := synSwitch{proposed: synDay(2025, 3, 21), other: "British Gas"}
-		return synStep{kind: k, at: z.at(synDay(2025, 3, 3), 16, 40, 8, 12), corr: onboarding, sw: sw}
+		return synStep{kind: k, at: z.at(synDay(2025, 3, 3), 16, 40, 8, 12), corr: onboarding, sw: synRef(sw)}
 	case kjRegistrationObjected:
 		sw := synSwitch{objection: "Debt", resubmit: true}
-		return synStep{kind: k, at: z.at(synDay(2025, 3, 6), 11, 2, 19, 700), corr: onboarding, sw: sw}
+		return synStep{kind: k, at: z.at(synDay(2025, 3, 6), 11, 2, 19, 700), corr: onboarding, sw: synRef(sw)}
 	case kjSupplyStarted:
 		sw := synSwitch{transfer: synDay(2025, 3, 21)}
-		return synStep{kind: k, at: z.at(sw.transfer, 0, 0, 0, 0), corr: onboarding, sw: sw}
+		return synStep{kind: k, at: z.at(sw.transfer, 0, 0, 0, 0), corr: onboarding, sw: synRef(sw)}
 	case kjLossNotified:
 		sw := synSwitch{transfer: synDay(2026, 3, 24), other: "Octopus Energy"}
-		return synStep{kind: k, at: z.at(synDay(2026, 3, 10), 9, 30, 12, 95), corr: "c-" + a.number + "-loss", sw: sw}
+		return synStep{kind: k, at: z.at(synDay(2026, 3, 10), 9, 30, 12, 95), corr: "c-" + a.number + "-loss", sw: synRef(sw)}
 	case kjBillAccepted:
 		b := synBill{
 			id: 11803, issue: synDay(2025, 4, 2), due: synDay(2025, 4, 16), from: synDay(2025, 3, 21), to: synDay(2025, 3, 31),
 			net: 14154, tax: 708, gross: 14862, first: true, version: 1, currency: "GBP",
 		}
-		return synStep{kind: k, at: z.at(b.issue, 6, 1, 44, 0), corr: onboarding, bill: b}
+		return synStep{kind: k, at: z.at(b.issue, 6, 1, 44, 0), corr: onboarding, bill: synRef(b)}
 	case kjDirectDebitCreated:
 		return synStep{kind: k, at: z.at(synDay(2025, 4, 3), 9, 12, 30, 660), corr: onboarding}
 	default: // kjTicketStatusChanged
@@ -2305,6 +2313,6 @@ func synFixtureStep(a *synAccount, k synKind) synStep {
 			id: 201, code: "COT_MOVE_IN", name: "Change of Tenancy - Move In", status: "InProgress",
 			summary: "Move-in at 14 Elm Grove, Leeds", created: z.at(synDay(2025, 3, 3), 10, 17, 9, 300), mps: []int{0, 1},
 		}
-		return synStep{kind: k, at: z.at(synDay(2025, 3, 4), 9, 45, 0, 0), corr: onboarding, tk: tk}
+		return synStep{kind: k, at: z.at(synDay(2025, 3, 4), 9, 45, 0, 0), corr: onboarding, tk: synRef(tk)}
 	}
 }
