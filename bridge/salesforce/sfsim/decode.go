@@ -152,7 +152,7 @@ func position(body []byte, off int64) string {
 		off = int64(len(body))
 	}
 	line := 1 + bytes.Count(body[:off], []byte{'\n'})
-	col := int(off) - bytes.LastIndexByte(body[:off], '\n')
+	col := max(int(off)-(bytes.LastIndexByte(body[:off], '\n')+1), 1)
 	return fmt.Sprintf(" at [line:%d, column:%d]", line, col)
 }
 
