@@ -84,7 +84,9 @@ func TestFaults_responses(t *testing.T) {
 			},
 			status: 500, html: "Internal Server Error"},
 		{name: "versions 503 HTML", fault: sfsim.Fault{Kind: sfsim.KindHTTPError, Target: sfsim.TargetVersions, HTML: true},
-			call: func(s *sim, _ string) response { return s.request(http.MethodGet, s.orgURL("acme", "/services/data/"), nil) },
+			call: func(s *sim, _ string) response {
+				return s.request(http.MethodGet, s.orgURL("acme", "/services/data/"), nil)
+			},
 			status: 503, html: "Service Not Available"},
 	}
 	for _, tt := range tests {
