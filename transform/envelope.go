@@ -22,6 +22,12 @@ var minSourceVersion = map[string]string{
 	SourceJunifer:  "6.0",
 }
 
+// minSourceParts holds minSourceVersion split into parts.
+var minSourceParts = map[string][]string{
+	SourceVelocity: {"4", "13"},
+	SourceJunifer:  {"6", "0"},
+}
+
 // SourceSystem returns the managed package's sourceSystem for a source
 // ("Velocity", "Junifer"), or "" for an unknown source.
 func SourceSystem(source string) string {
@@ -279,7 +285,7 @@ func Decode(subj Subject, body []byte, opts DecodeOptions) (*Envelope, error) {
 	if strings.TrimLeft(schemaMajor, "0") != "1" {
 		return nil, errorf(ClassUnsupported, "schemaVersion %s: major version %s is not supported (supported: 1)", quote(env.SchemaVersion), schemaMajor)
 	}
-	if compareVersions(version, strings.Split(minVersion, ".")) < 0 {
+	if compareVersions(version, minSourceParts[env.Source]) < 0 {
 		return nil, errorf(ClassUnsupported, "sourceVersion %s is below the minimum %s for %s", quote(env.SourceVersion), minVersion, env.Source)
 	}
 	return env, nil

@@ -53,9 +53,13 @@ func (s *MappingSet) Map(env *Envelope) (*Mapped, error) {
 	if err := checkEnvelope(env); err != nil {
 		return nil, err
 	}
+	// data's top-level members, indexed once for the singular paths; kept out
+	// of ev so it can stay on the stack.
+	var buf [32]member
+	top := indexMembers(buf[:0], env.Data)
 	ev := evaluator{data: env.Data}
 
-	ecid, err := ev.externalContextID(m)
+	ecid, err := ev.externalContextID(m, top)
 	if err != nil {
 		return nil, err
 	}
@@ -73,12 +77,12 @@ func (s *MappingSet) Map(env *Envelope) (*Mapped, error) {
 		EventAttributes:   make([]Attribute, 0, len(m.c.attrs)),
 	}}
 	if m.c.ref != nil {
-		if out.Event.ExternalReference, _, err = ev.value(m.c.ref); err != nil {
+		if out.Event.ExternalReference, _, err = ev.value(m.c.ref, top); err != nil {
 			return nil, ev.fail(m, "externalReference", m.c.ref, err)
 		}
 	}
 	for i, p := range m.c.attrs {
-		v, present, err := ev.value(p)
+		v, present, err := ev.value(p, top)
 		if err != nil {
 			return nil, ev.fail(m, "attribute "+quote(m.Attributes[i].Name), p, err)
 		}
@@ -88,7 +92,7 @@ func (s *MappingSet) Map(env *Envelope) (*Mapped, error) {
 	}
 	out.OrderingKey = ecid
 	if m.c.okey != nil {
-		if k, present, err := ev.value(m.c.okey); err == nil && present && strings.TrimSpace(k) != "" {
+		if k, present, err := ev.value(m.c.okey, top); err == nil && present && strings.TrimSpace(k) != "" {
 			out.OrderingKey = k
 		}
 	}
@@ -135,6 +139,20 @@ type evaluator struct {
 	tree *node
 }
 
+// indexMembers appends the members of the valid JSON object b to dst.
+func indexMembers(dst []member, b []byte) []member {
+	vs := skipWS(b, 0)
+	for i := vs + 1; vs < len(b); {
+		m, ok := nextMemberFast(b, i)
+		if !ok {
+			break
+		}
+		dst = append(dst, m)
+		i = m.ve
+	}
+	return dst
+}
+
 // errTooLarge and errTooMany abort a selection that outgrows its bounds.
 var (
 	errTooLarge = &Error{Class: ClassUnmapped, Reason: "value too large"}
@@ -153,9 +171,9 @@ func (ev *evaluator) fail(m *Mapping, what string, p *compiledPath, err error) e
 
 // externalContextID evaluates the mapping's singular externalContextId path,
 // which must select one non-empty scalar.
-func (ev *evaluator) externalContextID(m *Mapping) (string, error) {
+func (ev *evaluator) externalContextID(m *Mapping, top []member) (string, error) {
 	p := m.c.ecid
-	raw, kind, found := navigate(ev.data, p.steps)
+	raw, kind, found := navigate(ev.data, top, p.steps)
 	problem := ""
 	switch {
 	case !found:
@@ -178,9 +196,9 @@ func (ev *evaluator) externalContextID(m *Mapping) (string, error) {
 // value returns the string form of what p selects (salesforce.md §2):
 // present is false when a singular path selects nothing or null, or any
 // other path selects nothing.
-func (ev *evaluator) value(p *compiledPath) (string, bool, error) {
+func (ev *evaluator) value(p *compiledPath, top []member) (string, bool, error) {
 	if p.singular {
-		raw, kind, found := navigate(ev.data, p.steps)
+		raw, kind, found := navigate(ev.data, top, p.steps)
 		if !found || kind == kindNull {
 			return "", false, nil
 		}
@@ -230,80 +248,41 @@ func renderScalar(raw []byte, kind jsonKind) string {
 	return string(raw)
 }
 
-// navigate follows a singular path's steps through the (validated) JSON
-// text b and returns the selected value's text and kind.
-func navigate(b []byte, steps []pathStep) ([]byte, jsonKind, bool) {
+// navigate follows a singular path's steps through the valid JSON object
+// text b (whose top-level members top indexes, when not nil) and returns the
+// selected value's text and kind.
+func navigate(b []byte, top []member, steps []pathStep) ([]byte, jsonKind, bool) {
 	vs := skipWS(b, 0)
-	if len(steps) == 0 {
-		ve, kind, err := scanValue(b, vs, 0, false)
-		if err != nil {
-			return nil, kindNone, false
-		}
-		return b[vs:ve], kind, true
+	if vs >= len(b) {
+		return nil, kindNone, false
 	}
-	ve, kind := 0, kindNone
-	if vs < len(b) {
-		switch b[vs] {
-		case '{':
-			kind = kindObject
-		case '[':
-			kind = kindArray
-		}
-	}
-	for _, st := range steps {
+	ve := -1
+	for n, st := range steps {
+		kind := kindAt(b, vs)
 		found := false
-		if st.isIndex {
-			if kind != kindArray {
-				return nil, kindNone, false
-			}
-			idx := st.index
-			if idx < 0 {
-				n := 0
-				it := arrIter{b: b, i: vs + 1}
-				for {
-					_, _, _, ok, err := it.next()
-					if !ok || err != nil {
-						break
-					}
-					n++
-				}
-				if idx += n; idx < 0 {
-					return nil, kindNone, false
-				}
-			}
-			it := arrIter{b: b, i: vs + 1}
-			for k := 0; ; k++ {
-				s, e, kd, ok, err := it.next()
-				if !ok || err != nil {
-					break
-				}
-				if k == idx {
-					vs, ve, kind, found = s, e, kd, true
+		switch {
+		case st.isIndex && kind == kindArray:
+			vs, ve, found = elementFast(b, vs, st.index)
+		case st.isIndex:
+		case kind != kindObject:
+		case n == 0 && top != nil:
+			for _, m := range top {
+				if keyIs(b, m.key, st.name) {
+					vs, ve, found = m.vs, m.ve, true
 					break
 				}
 			}
-		} else {
-			if kind != kindObject {
-				return nil, kindNone, false
-			}
-			var it objIter
-			it.init(b, vs, 0, false)
-			for {
-				key, s, e, kd, ok, err := it.next()
-				if !ok || err != nil {
-					break
-				}
-				if keyIs(b, key, st.name) {
-					vs, ve, kind, found = s, e, kd, true
-					break
-				}
-			}
+		default:
+			vs, ve, found = memberFast(b, vs, st.name)
 		}
 		if !found {
 			return nil, kindNone, false
 		}
 	}
-	return b[vs:ve], kind, true
+	if ve < 0 {
+		ve = skipFast(b, vs)
+	}
+	return b[vs:ve], kindAt(b, vs), true
 }
 
 // node is a value of the tree non-singular paths are evaluated on: val is

@@ -224,6 +224,9 @@ func build(name string, mappings []Mapping, p *problems, bad map[string]bool) *M
 // compileMapping validates m and compiles its paths; it reports whether m
 // is usable.
 func compileMapping(m *Mapping, at string, p *problems, bad map[string]bool) bool {
+	if bad[at] {
+		return false // not a mapping at all; reported already
+	}
 	before := len(p.errs)
 	check := func(field string, fn func(path string)) {
 		path := at + "." + field

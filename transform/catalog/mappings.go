@@ -1,6 +1,3 @@
-// Package catalog holds the Velocity and Junifer event catalogue of the
-// contract (catalog.md): the default mappings, embedded from mappings.yaml,
-// and builders of synthetic events.
 package catalog
 
 import (
