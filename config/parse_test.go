@@ -448,3 +448,14 @@ func TestParse_alias_fan_out_is_bounded(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "document too large: more than 200000 values (aliases included)")
 }
+
+func BenchmarkParse_example(b *testing.B) {
+	data, err := os.ReadFile("../deploy/config/gcis-bridge.example.yaml")
+	require.NoError(b, err)
+	env := envOf(map[string]string{"GCIS_ADMIN_TOKEN": testToken, "ACME_SF_CONSUMER_KEY": "k", "ACME_SF_CONSUMER_SECRET": "s"})
+	for b.Loop() {
+		if _, err := config.Parse("example.yaml", data, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -105,8 +105,12 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// UnmarshalJSON accepts a JSON number of bytes or a string such as "2MiB".
+// UnmarshalJSON accepts a JSON number of bytes or a string such as "2MiB";
+// null leaves b unchanged.
 func (b *ByteSize) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(data, &s); err == nil {
 		return b.UnmarshalText([]byte(s))
@@ -209,8 +213,11 @@ func (s *Secret) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// UnmarshalJSON reads a JSON string.
+// UnmarshalJSON reads a JSON string; null leaves s unchanged.
 func (s *Secret) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
 	var v string
 	if err := json.Unmarshal(data, &v); err != nil {
 		return errors.New("must be a string")

@@ -88,6 +88,8 @@ func TestByteSize_String_and_round_trips(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`2097152`), &n), "a JSON number is bytes")
 	assert.Equal(t, 2*config.MiB, n)
 	require.Error(t, json.Unmarshal([]byte(`"2MB"`), &n))
+	require.NoError(t, json.Unmarshal([]byte(`null`), &n))
+	assert.Equal(t, 2*config.MiB, n, "null leaves the value")
 }
 
 func TestDuration(t *testing.T) {
@@ -161,4 +163,7 @@ func TestSecret_is_redacted_in_every_printed_form(t *testing.T) {
 	var back config.Secret
 	require.NoError(t, json.Unmarshal([]byte(`"abc"`), &back))
 	assert.Equal(t, "abc", back.Reveal())
+	require.NoError(t, json.Unmarshal([]byte(`null`), &back))
+	assert.Equal(t, "abc", back.Reveal(), "null leaves the value")
+	require.Error(t, json.Unmarshal([]byte(`12`), &back))
 }

@@ -64,55 +64,139 @@ func isSensitiveLong(key string) bool {
 	return false
 }
 
-// kw matches a key name that contains a sensitive word.
-const kw = `[A-Za-z0-9_.\-]*(?i:secret|password|passwd|passphrase|token|authorization|api_?key|api-key|cookie|private_?key|session_?id)[A-Za-z0-9_.\-]*`
-
+// Regular expressions for the patterns that are not key=value pairs. Each
+// runs only when the text holds its trigger (lower-cased).
 var scrubbers = []struct {
-	re   *regexp.Regexp
-	repl string
+	trigger []string // all must be present
+	re      *regexp.Regexp
+	repl    string
 }{
 	// Bearer xxx anywhere
-	{regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/!]+=*`), `${1} ` + Redacted},
-	// Authorization: Bearer xxx / Authorization: Basic xxx / authorization=xxx
-	{regexp.MustCompile(`(?i)(\bauthorization\\?"?\s*[:=]\s*\\?"?)(?:(?:bearer|basic|digest|negotiate|ntlm)\s+)?[^\s"'\\,;&]+`), `${1}` + Redacted},
-	// "access_token":"xxx" (also with escaped quotes)
-	{regexp.MustCompile(`(\\?"` + kw + `\\?"\s*:\s*\\?")[^"\\]*`), `${1}` + Redacted},
-	// client_secret=xxx, access_token=xxx (forms, query strings, key=value text)
-	{regexp.MustCompile(`(\b` + kw + `=)[^\s&"'\\,;]+`), `${1}` + Redacted},
+	{[]string{"bearer"}, regexp.MustCompile(`(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/!]+=*`), `${1} ` + Redacted},
+	// Authorization: Bearer xxx / Authorization: Basic xxx / "Authorization":"xxx"
+	{[]string{"authorization"}, regexp.MustCompile(`(?i)(\bauthorization\\?"?\s*[:=]\s*\\?"?)(?:(?:bearer|basic|digest|negotiate|ntlm)\s+)?[^\s"'\\,;&]+`), `${1}` + Redacted},
 	// scheme://user:password@host
-	{regexp.MustCompile(`(\b[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)[^/\s@]+@`), `${1}` + Redacted + `@`},
+	{[]string{"://", "@"}, regexp.MustCompile(`(\b[A-Za-z][A-Za-z0-9+.\-]*://[^/\s:@]*:)[^/\s@]+@`), `${1}` + Redacted + `@`},
 	// JSON Web Tokens
-	{regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`), Redacted},
+	{[]string{"eyj"}, regexp.MustCompile(`\beyJ[A-Za-z0-9_\-]+\.eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`), Redacted},
 	// Salesforce session ids (access tokens): 00D<org id>!<token>
-	{regexp.MustCompile(`\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+`), Redacted},
+	{[]string{"00d", "!"}, regexp.MustCompile(`\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+`), Redacted},
 }
-
-// triggers are cheap checks: a string with none of them needs no regexp.
-var triggers = append([]string{"bearer", "api_key", "api-key", "private_key", "session_id", "://", "eyj", "00d"}, sensitiveWords...)
 
 // Scrub removes secrets from free text: bearer tokens, Authorization
 // header values, "key":"value" JSON pairs and key=value pairs whose key is
 // sensitive (see [IsSensitiveKey]), passwords in URLs, JSON Web Tokens and
-// Salesforce access tokens. The rest of the text is kept.
+// Salesforce access tokens. The rest of the text is kept. Text with none of
+// these shapes costs a few substring searches.
 func Scrub(s string) string {
 	if len(s) < 8 {
 		return s
 	}
 	lower := strings.ToLower(s)
-	hit := false
-	for _, t := range triggers {
-		if strings.Contains(lower, t) {
-			hit = true
-			break
+	for _, sc := range scrubbers {
+		run := true
+		for _, t := range sc.trigger {
+			if !strings.Contains(lower, t) {
+				run = false
+				break
+			}
+		}
+		if run {
+			s = sc.re.ReplaceAllString(s, sc.repl)
 		}
 	}
-	if !hit {
-		return s
-	}
-	for _, sc := range scrubbers {
-		s = sc.re.ReplaceAllString(s, sc.repl)
+	for _, w := range pairTriggers {
+		if strings.Contains(lower, w) {
+			return scrubPairs(s)
+		}
 	}
 	return s
+}
+
+// pairTriggers: text without any of these has no sensitive key=value pair.
+var pairTriggers = []string{
+	"secret", "passw", "passphrase", "token", "authorization", "api", "cookie", "private", "session",
+}
+
+func isKeyChar(c byte) bool {
+	return c == '_' || c == '-' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func isValueEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\r', '\n', '&', '"', '\'', '\\', ',', ';':
+		return true
+	}
+	return false
+}
+
+// scrubPairs redacts the value of key=value pairs and of "key":"value"
+// JSON pairs (quotes optionally escaped) whose key is sensitive.
+func scrubPairs(s string) string {
+	var b strings.Builder
+	last := 0 // s[last:] not yet copied
+	for i := 0; i < len(s); i++ {
+		var keyEnd, valStart int
+		quoted := false
+		switch s[i] {
+		case '=':
+			keyEnd, valStart = i, i+1
+			if valStart < len(s) && s[valStart] == '"' {
+				quoted = true
+				valStart++
+			}
+		case ':':
+			// "key" : "value", or \"key\":\"value\"
+			k := i
+			for k > 0 && (s[k-1] == ' ' || s[k-1] == '\t') {
+				k--
+			}
+			if k == 0 || s[k-1] != '"' {
+				continue
+			}
+			keyEnd = k - 1
+			if keyEnd > 0 && s[keyEnd-1] == '\\' {
+				keyEnd--
+			}
+			v := i + 1
+			for v < len(s) && (s[v] == ' ' || s[v] == '\t') {
+				v++
+			}
+			if v < len(s) && s[v] == '\\' {
+				v++
+			}
+			if v >= len(s) || s[v] != '"' {
+				continue
+			}
+			valStart = v + 1
+			quoted = true
+		default:
+			continue
+		}
+		keyStart := keyEnd
+		for keyStart > 0 && isKeyChar(s[keyStart-1]) {
+			keyStart--
+		}
+		if keyStart == keyEnd || keyStart < last || !IsSensitiveKey(s[keyStart:keyEnd]) {
+			continue
+		}
+		end := valStart
+		for end < len(s) && !(quoted && (s[end] == '"' || s[end] == '\\')) && !(!quoted && isValueEnd(s[end])) {
+			end++
+		}
+		if end == valStart || s[valStart:end] == Redacted {
+			continue
+		}
+		b.WriteString(s[last:valStart])
+		b.WriteString(Redacted)
+		last = end
+		i = end - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // RedactCore wraps core so that nothing it writes can carry a secret by

@@ -154,6 +154,13 @@ func TestScrub(t *testing.T) {
 		{"https://user:pw@example.com/x", "https://user:[redacted]@example.com/x"},
 		{"https://example.com/x?a=b", "https://example.com/x?a=b"},
 		{"X-Api-Key=k1 X-Other=v", "X-Api-Key=[redacted] X-Other=v"},
+		{`{"client_secret": "with spaces inside", "n": 1}`, `{"client_secret": "[redacted]", "n": 1}`},
+		{`password="two words" user=bob`, `password="[redacted]" user=bob`},
+		{`cfg api_key=k1;private_key=k2 session_id=k3 Cookie=k4`, `cfg api_key=[redacted];private_key=[redacted] session_id=[redacted] Cookie=[redacted]`},
+		{`token=`, `token=`},
+		{`"token":`, `"token":`},
+		{`"token": 12`, `"token": 12`},
+		{`a==token=x`, `a==token=[redacted]`},
 		// Not secrets: kept.
 		{"fetch token: invalid_client: client identifier invalid", "fetch token: invalid_client: client identifier invalid"},
 		{"Salesforce Basic Information", "Salesforce Basic Information"},
