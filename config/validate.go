@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,7 @@ var (
 	headerNameRe    = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 )
 
-// Sources are the event sources a subscription may name.
+// Sources are the event sources a subscription may name. Do not modify.
 var Sources = []string{"velocity", "junifer"}
 
 // Validate checks every value of the configuration and returns a
@@ -427,7 +428,7 @@ func validSubscription(s string) bool {
 		return true
 	}
 	src, typ, ok := strings.Cut(s, ".")
-	if !ok || (src != "velocity" && src != "junifer") {
+	if !ok || !slices.Contains(Sources, src) {
 		return false
 	}
 	return typ == "*" || eventTypeRe.MatchString(typ)

@@ -50,10 +50,10 @@ func (h *Health) Check(name string, fn CheckFunc) {
 	h.checks[name] = fn
 }
 
-// Set registers a check of fixed result: err nil means ready. Components
-// that learn their state from events (connected, store loaded) call Set on
+// SetReady registers a check of fixed result: err nil means ready. Components
+// that learn their state from events (connected, store loaded) call SetReady on
 // each change.
-func (h *Health) Set(name string, err error) {
+func (h *Health) SetReady(name string, err error) {
 	h.Check(name, func(context.Context) error { return err })
 }
 

@@ -56,13 +56,13 @@ func TestServer_healthz_and_readyz(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code, "no checks: ready")
 	assert.JSONEq(t, `{"status":"ok","checks":[]}`, body)
 
-	h.Set("nats", nil)
+	h.SetReady("nats", nil)
 	h.Check("streams", func(ctx context.Context) error { return nil })
 	code, body = get(t, base+"/readyz")
 	assert.Equal(t, http.StatusOK, code)
 	assert.JSONEq(t, `{"status":"ok","checks":[{"name":"nats","status":"ok"},{"name":"streams","status":"ok"}]}`, body)
 
-	h.Set("nats", errors.New("nats: no servers available for connection (nats://bridge:pw123456@nats:4222)"))
+	h.SetReady("nats", errors.New("nats: no servers available for connection (nats://bridge:pw123456@nats:4222)"))
 	h.Check("connector_store", func(ctx context.Context) error { panic("store exploded") })
 	h.Check("streams", func(ctx context.Context) error {
 		<-ctx.Done() // a check that hangs until its deadline
@@ -82,7 +82,7 @@ func TestServer_healthz_and_readyz(t *testing.T) {
 
 	h.Remove("connector_store")
 	h.Remove("streams")
-	h.Set("nats", nil)
+	h.SetReady("nats", nil)
 	code, _ = get(t, base+"/readyz")
 	assert.Equal(t, http.StatusOK, code, "ready again")
 }
@@ -148,7 +148,7 @@ func TestHealth_zero_value_and_report(t *testing.T) {
 	var h telemetry.Health
 	rep := h.Ready(context.Background())
 	assert.True(t, rep.Ready())
-	h.Set("a", errors.New("down"))
+	h.SetReady("a", errors.New("down"))
 	rep = h.Ready(context.Background())
 	assert.False(t, rep.Ready())
 	assert.Equal(t, []telemetry.CheckResult{{Name: "a", Status: "failed", Error: "down"}}, rep.Checks)
