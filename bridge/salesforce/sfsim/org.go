@@ -333,7 +333,12 @@ type OrgStats struct {
 }
 
 type orgStats struct {
-	mu              sync.Mutex
+	mu sync.Mutex
+	orgCounters
+}
+
+// orgCounters is the resettable part of orgStats.
+type orgCounters struct {
 	tokensIssued    int64
 	tokenErrors     int64
 	requests        int64
@@ -366,7 +371,7 @@ func (st *orgStats) reset() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	size := st.logSize
-	*st = orgStats{}
+	st.orgCounters = orgCounters{}
 	st.init(size)
 }
 
