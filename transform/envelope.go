@@ -169,11 +169,11 @@ func Decode(subj Subject, body []byte, opts DecodeOptions) (*Envelope, error) {
 		return nil, errorf(ClassInvalid, "not valid JSON: empty body")
 	}
 	if body[start] != '{' {
-		if _, _, kind, err := validateJSON(body); err != nil {
+		_, _, kind, err := validateJSON(body)
+		if err != nil {
 			return nil, errorf(ClassInvalid, "not valid JSON: %v", err)
-		} else {
-			return nil, errorf(ClassInvalid, "not a JSON object: the event is a JSON %s", kind)
 		}
+		return nil, errorf(ClassInvalid, "not a JSON object: the event is a JSON %s", kind)
 	}
 
 	var fields [numFields]span
