@@ -93,6 +93,10 @@ type Config struct {
 	MaxEventBytes int
 	// AckWait is the consumers' ack deadline. Default 30s.
 	AckWait time.Duration
+	// PinnedTTL is how long JetStream keeps a tenant's consumer pinned to a
+	// replica that stopped pulling (a crashed one) before another may take
+	// over. Default 30s.
+	PinnedTTL time.Duration
 	// Mappings is the default mapping set. Required.
 	Mappings *transform.MappingSet
 	// Probe sets hold probing.
@@ -148,6 +152,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = 30 * time.Second
+	}
+	if c.PinnedTTL <= 0 {
+		c.PinnedTTL = 30 * time.Second
 	}
 	if c.Probe.Initial <= 0 {
 		c.Probe.Initial = 10 * time.Second
@@ -224,11 +231,13 @@ func New(cfg Config) (*Bridge, error) {
 		started: make(chan struct{}),
 		ready:   errors.New("starting"),
 	}
-	b.dlq = deadletter.NewWriter(js, deadletter.WriterConfig{
+	if b.dlq, err = deadletter.NewWriter(js, deadletter.WriterConfig{
 		Stream:        cfg.Streams.DeadLetter,
 		SubjectPrefix: cfg.DeadLetterPrefix,
 		EventsPrefix:  cfg.EventsPrefix,
-	})
+	}); err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
 	return b, nil
 }
 

@@ -24,20 +24,97 @@ const PriorityGroup = "gcis"
 // JetStream message behind a Watermill message.
 type jsMsgKey struct{}
 
-// Delivery is what the subscriber knows about a message from JetStream.
-type Delivery struct {
+// Received is what the subscriber knows about a message from JetStream.
+type Received struct {
 	Msg          jetstream.Msg
 	Subject      string
 	Stream       string
 	StreamSeq    uint64
 	NumDelivered uint64
 	Published    time.Time
+
+	// The router runs handlers concurrently, one goroutine per message;
+	// admission restores the order in which JetStream delivered them for
+	// the step that must keep it (handing events to the dispatcher).
+	adm      *admission
+	ticket   uint64
+	admitted bool
 }
 
-// DeliveryFrom returns the JetStream delivery of a Watermill message
+// InOrder runs fn once every message delivered before this one on the same
+// subscription has run its InOrder or Done: handlers that run
+// concurrently hand events over in delivery order.
+func (r *Received) InOrder(fn func()) {
+	if r.adm == nil || r.admitted {
+		fn()
+		return
+	}
+	r.admitted = true
+	r.adm.wait(r.ticket)
+	fn()
+	r.adm.done(r.ticket)
+}
+
+// Done releases this message's turn without running anything in order
+// (for a message that will not be handed over, e.g. dead-lettered). It is
+// safe to call after InOrder, and more than once.
+func (r *Received) Done() {
+	if r.adm == nil || r.admitted {
+		return
+	}
+	r.admitted = true
+	r.adm.done(r.ticket)
+}
+
+// admission hands out turns in ticket order.
+type admission struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	next uint64
+	last uint64
+	early map[uint64]bool // tickets done before their turn
+}
+
+func newAdmission() *admission {
+	a := &admission{next: 1, early: map[uint64]bool{}}
+	a.cond = sync.NewCond(&a.mu)
+	return a
+}
+
+func (a *admission) issue() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.last++
+	return a.last
+}
+
+func (a *admission) wait(ticket uint64) {
+	a.mu.Lock()
+	for a.next != ticket {
+		a.cond.Wait()
+	}
+	a.mu.Unlock()
+}
+
+func (a *admission) done(ticket uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ticket != a.next {
+		a.early[ticket] = true
+		return
+	}
+	a.next++
+	for a.early[a.next] {
+		delete(a.early, a.next)
+		a.next++
+	}
+	a.cond.Broadcast()
+}
+
+// ReceivedFrom returns what the subscriber received of a Watermill message
 // received from a Subscriber.
-func DeliveryFrom(ctx context.Context) (*Delivery, bool) {
-	d, ok := ctx.Value(jsMsgKey{}).(*Delivery)
+func ReceivedFrom(ctx context.Context) (*Received, bool) {
+	d, ok := ctx.Value(jsMsgKey{}).(*Received)
 	return d, ok
 }
 
@@ -53,6 +130,10 @@ type SubscriberConfig struct {
 	// PullMaxMessages is how many messages one pull request asks for.
 	// Optional; default 500.
 	PullMaxMessages int
+	// PullExpiry is how long one pull request waits. With a pinned
+	// priority group it must be well under the consumer's PinnedTTL, since
+	// pulls keep the pin. Optional; default 10s.
+	PullExpiry time.Duration
 	// DrainTimeout bounds how long a stopping subscription waits for
 	// outstanding messages to be settled before abandoning them to
 	// redelivery. Optional; default 30s.
@@ -89,6 +170,9 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 	if cfg.PullMaxMessages <= 0 {
 		cfg.PullMaxMessages = 500
 	}
+	if cfg.PullExpiry < time.Second {
+		cfg.PullExpiry = 10 * time.Second
+	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 30 * time.Second
 	}
@@ -123,6 +207,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	var outstanding sync.WaitGroup
 	opts := []jetstream.PullConsumeOpt{
 		jetstream.PullMaxMessages(s.cfg.PullMaxMessages),
+		jetstream.PullExpiry(s.cfg.PullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 				s.cfg.Logger.Debug("consume", watermill.LogFields{"consumer": topic, "error": err.Error()})
@@ -132,9 +217,10 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if cinfo := cons.CachedInfo(); cinfo != nil && len(cinfo.Config.PriorityGroups) > 0 {
 		opts = append(opts, jetstream.PullPriorityGroup(cinfo.Config.PriorityGroups[0]))
 	}
+	adm := newAdmission()
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		outstanding.Add(1)
-		s.deliver(abandon, topic, m, out, &outstanding)
+		s.deliver(abandon, topic, m, out, &outstanding, adm)
 	}, opts...)
 	if err != nil {
 		cancel()
@@ -166,8 +252,8 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 
 // deliver hands one JetStream message to the router and settles it
 // asynchronously once the handler acks or nacks.
-func (s *Subscriber) deliver(ctx context.Context, topic string, m jetstream.Msg, out chan<- *message.Message, outstanding *sync.WaitGroup) {
-	d := &Delivery{Msg: m, Subject: m.Subject()}
+func (s *Subscriber) deliver(ctx context.Context, topic string, m jetstream.Msg, out chan<- *message.Message, outstanding *sync.WaitGroup, adm *admission) {
+	d := &Received{Msg: m, Subject: m.Subject(), adm: adm, ticket: adm.issue()}
 	if md, err := m.Metadata(); err == nil {
 		d.Stream = md.Stream
 		d.StreamSeq = md.Sequence.Stream
@@ -188,6 +274,7 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, m jetstream.Msg,
 	case out <- wm:
 	case <-ctx.Done():
 		// Not handed over: leave it unacked; JetStream redelivers it.
+		d.Done()
 		cancel()
 		outstanding.Done()
 		return
@@ -197,7 +284,7 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, m jetstream.Msg,
 		defer cancel()
 		select {
 		case <-wm.Acked():
-			if err := m.Ack(); err != nil {
+			if err := m.Ack(); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
 				s.cfg.Logger.Error("ack", err, watermill.LogFields{"consumer": topic, "stream_seq": d.StreamSeq})
 			}
 		case <-ctx.Done():
@@ -209,7 +296,7 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, m jetstream.Msg,
 			} else {
 				err = m.Nak()
 			}
-			if err != nil {
+			if err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
 				s.cfg.Logger.Error("nak", err, watermill.LogFields{"consumer": topic, "stream_seq": d.StreamSeq})
 			}
 		}

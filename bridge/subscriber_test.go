@@ -144,14 +144,14 @@ func TestSubscriberNakRedelivers(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := <-ch
-	d, ok := DeliveryFrom(first.Context())
+	d, ok := ReceivedFrom(first.Context())
 	if !ok || d.StreamSeq != 1 || d.NumDelivered != 1 || d.Subject != "s.x" {
 		t.Fatalf("delivery = %+v", d)
 	}
 	first.Nack()
 	select {
 	case again := <-ch:
-		d2, _ := DeliveryFrom(again.Context())
+		d2, _ := ReceivedFrom(again.Context())
 		if d2.StreamSeq != 1 || d2.NumDelivered != 2 {
 			t.Fatalf("redelivery = %+v", d2)
 		}

@@ -315,6 +315,7 @@ func (b *Bridge) startTenant(ctx context.Context, t *tenant) error {
 		Stream:          b.cfg.Streams.Events,
 		PullMaxMessages: min(max(t.conn.Delivery.BatchMaxEvents*2, 100), 1000),
 		DrainTimeout:    b.cfg.ShutdownTimeout,
+		PullExpiry:      max(time.Second, min(10*time.Second, b.cfg.PinnedTTL/3)),
 		Logger:          b.wlog,
 	})
 	if err != nil {
@@ -355,7 +356,7 @@ func (b *Bridge) ensureConsumer(ctx context.Context, t *tenant) (jetstream.Consu
 		MaxDeliver:     -1,
 		PriorityPolicy: jetstream.PriorityPolicyPinned,
 		PriorityGroups: []string{PriorityGroup},
-		PinnedTTL:      2 * time.Minute,
+		PinnedTTL:      b.cfg.PinnedTTL,
 		Description:    "gcis-bridge connector " + t.conn.ID,
 	}
 	switch sf := t.conn.StartFrom; sf {
@@ -381,8 +382,11 @@ func (b *Bridge) ensureConsumer(ctx context.Context, t *tenant) (jetstream.Consu
 			return nil, fmt.Errorf("connector %s: consumer %s: %w", t.conn.ID, name, gerr)
 		}
 		ec := existing.CachedInfo().Config
-		if ec.MaxAckPending != maxAck || ec.AckWait != b.cfg.AckWait {
+		if ec.MaxAckPending != maxAck || ec.AckWait != b.cfg.AckWait || ec.PinnedTTL != b.cfg.PinnedTTL {
 			ec.MaxAckPending, ec.AckWait = maxAck, b.cfg.AckWait
+			if ec.PriorityPolicy == jetstream.PriorityPolicyPinned {
+				ec.PinnedTTL = b.cfg.PinnedTTL
+			}
 			if existing, err = b.js.UpdateConsumer(cctx, b.cfg.Streams.Events, ec); err != nil {
 				return nil, fmt.Errorf("connector %s: update consumer %s: %w", t.conn.ID, name, err)
 			}
@@ -395,14 +399,11 @@ func (b *Bridge) ensureConsumer(ctx context.Context, t *tenant) (jetstream.Consu
 	return cons, nil
 }
 
-// errReleased makes the router nak a message the dispatcher let go of.
-var errReleased = errors.New("released for redelivery")
-
 // handleMessage is the Watermill handler of one tenant: decode, map, hand
 // to the dispatcher, wait for the outcome.
 func (t *tenant) handleMessage(msg *message.Message) error {
 	b := t.b
-	d, ok := DeliveryFrom(msg.Context())
+	d, ok := ReceivedFrom(msg.Context())
 	if !ok {
 		return errors.New("message without JetStream delivery")
 	}
@@ -414,12 +415,14 @@ func (t *tenant) handleMessage(msg *message.Message) error {
 		}
 		m.EventsReceived.WithLabelValues(t.conn.Tenant, src, typ).Inc()
 	}
+	defer d.Done()
 	var env *transform.Envelope
 	err := subjErr
 	if err == nil {
 		env, err = transform.Decode(subj, msg.Payload, transform.DecodeOptions{MaxBytes: b.cfg.MaxEventBytes})
 	}
 	if err != nil {
+		d.Done()
 		return t.deadLetterRaw(d, msg, err, subj.Source)
 	}
 	if !t.conn.Subscribed(env.Source, env.EventType) {
@@ -434,6 +437,7 @@ func (t *tenant) handleMessage(msg *message.Message) error {
 	}
 	mapped, err := set.Map(env)
 	if err != nil {
+		d.Done()
 		return t.deadLetterRaw(d, msg, err, env.Source)
 	}
 	it := &dispatch.Item{
@@ -445,17 +449,21 @@ func (t *tenant) handleMessage(msg *message.Message) error {
 		EventType: env.EventType,
 		Published: d.Published,
 		Touch:     d.Msg.InProgress,
+		Release:   d.Msg.Nak,
 		Ref:       d,
 	}
-	out := <-t.disp.Submit(it)
-	if out.Result == dispatch.Released {
-		return errReleased
-	}
+	var done <-chan dispatch.Outcome
+	d.InOrder(func() { done = t.disp.Submit(it) })
+	<-done
+	// Delivered or dead-lettered: the router acks. Released: the dispatcher
+	// already nak'd the message (in stream order per key), so the router's
+	// ack is a no-op (nats.go refuses to settle a message twice) and no
+	// handler error is logged for what is a normal hold or shutdown.
 	return nil
 }
 
 // deadLetterRaw dead-letters an event the transform refused.
-func (t *tenant) deadLetterRaw(d *Delivery, msg *message.Message, err error, source string) error {
+func (t *tenant) deadLetterRaw(d *Received, msg *message.Message, err error, source string) error {
 	class, ok := transform.ClassOf(err)
 	if !ok {
 		class = transform.ClassInvalid
@@ -494,7 +502,7 @@ func (t *tenant) countDeadLetter(source, class string) {
 
 // deadLetterItem is the dispatcher's dead-letter writer.
 func (t *tenant) deadLetterItem(ctx context.Context, it *dispatch.Item, f dispatch.Failure) error {
-	d, _ := it.Ref.(*Delivery)
+	d, _ := it.Ref.(*Received)
 	if d == nil {
 		return errors.New("item without delivery")
 	}
@@ -514,13 +522,13 @@ func (t *tenant) deadLetterItem(ctx context.Context, it *dispatch.Item, f dispat
 	return err
 }
 
-func (t *tenant) writeDeadLetter(d *Delivery, info deadletter.Info) error {
+func (t *tenant) writeDeadLetter(d *Received, info deadletter.Info) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return t.writeDeadLetterCtx(ctx, d, info)
 }
 
-func (t *tenant) writeDeadLetterCtx(ctx context.Context, d *Delivery, info deadletter.Info) error {
+func (t *tenant) writeDeadLetterCtx(ctx context.Context, d *Received, info deadletter.Info) error {
 	_, err := t.b.dlq.Write(ctx, deadletter.Original{
 		Subject:  d.Subject,
 		Stream:   d.Stream,
@@ -531,9 +539,10 @@ func (t *tenant) writeDeadLetterCtx(ctx context.Context, d *Delivery, info deadl
 	return err
 }
 
-// hold puts the tenant on hold: the dispatcher releases what it owns, the
-// consumer is paused, and (unless an operator paused it) the connector is
-// probed until it recovers.
+// hold puts the tenant on hold: the consumer is paused first (so that
+// released messages are not redelivered during the hold), then the
+// dispatcher lets go of what it owns, and (unless an operator paused it)
+// the connector is probed until it recovers.
 func (t *tenant) hold(ctx context.Context, reason string, cause error) {
 	b := t.b
 	t.mu.Lock()
@@ -551,24 +560,25 @@ func (t *tenant) hold(ctx context.Context, reason string, cause error) {
 	}
 	operator := t.conn.Paused
 	t.mu.Unlock()
+	first := b.cfg.Probe.Initial
+	if reason == "limit" {
+		first = b.cfg.Probe.LimitInitial
+	}
+	if operator {
+		t.pauseConsumer(ctx, time.Now().AddDate(100, 0, 0))
+	} else {
+		t.pauseConsumer(ctx, time.Now().Add(first+time.Minute))
+	}
 	t.disp.Hold(reason)
 	if m := b.cfg.Metrics; m != nil {
-		if prev != "" && prev != reason {
-			m.ConnectorHolding.WithLabelValues(t.conn.Tenant, prev).Set(0)
-		}
-		m.ConnectorHolding.WithLabelValues(t.conn.Tenant, reason).Set(1)
+		m.SetHolding(t.conn.Tenant, reason)
 	}
 	if h := b.cfg.Hooks.Hold; h != nil {
 		h(t.conn.Tenant, reason)
 	}
 	if operator {
-		t.pauseConsumer(ctx, time.Now().AddDate(100, 0, 0))
 		t.log.Info("connector paused by operator")
 		return
-	}
-	first := b.cfg.Probe.Initial
-	if reason == "limit" {
-		first = b.cfg.Probe.LimitInitial
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	t.mu.Lock()
@@ -639,7 +649,7 @@ func (t *tenant) resume(ctx context.Context) error {
 	t.mu.Unlock()
 	t.disp.Resume()
 	if m := t.b.cfg.Metrics; m != nil && prev != "" {
-		m.ConnectorHolding.WithLabelValues(t.conn.Tenant, prev).Set(0)
+		m.SetHolding(t.conn.Tenant, "")
 	}
 	if h := t.b.cfg.Hooks.Hold; h != nil && prev != "" {
 		h(t.conn.Tenant, "")
@@ -674,6 +684,16 @@ func (t *tenant) stop(ctx context.Context) {
 	case <-ctx.Done():
 	}
 	_ = t.sub.Close()
+	// Everything this replica owned is settled: hand the pin over now
+	// rather than after PinnedTTL, so a rolling restart does not stall the
+	// tenant.
+	uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if st, err := t.b.js.Stream(uctx, t.b.cfg.Streams.Events); err == nil {
+		if err := st.UnpinConsumer(uctx, t.consumerName(), PriorityGroup); err != nil {
+			t.log.Debug("unpin consumer", zap.Error(err))
+		}
+	}
 }
 
 func (t *tenant) status() Status {

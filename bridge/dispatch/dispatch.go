@@ -114,6 +114,11 @@ type Item struct {
 	// Touch extends the message's ack deadline (JetStream InProgress).
 	// Optional.
 	Touch func() error
+	// Release lets go of the message (JetStream nak) so that it is
+	// redelivered. The dispatcher calls it before the Released outcome, in
+	// stream order per key, because JetStream redelivers in nak order.
+	// Optional.
+	Release func() error
 	// Ref is the caller's own reference to the message (opaque here).
 	Ref any
 
@@ -163,6 +168,12 @@ type Config struct {
 	// SlowInterval is the minimum gap between requests while API usage is
 	// above LimitSlowdownRatio. Default 1s.
 	SlowInterval time.Duration
+	// KeyBatchMax is how many events of one ordering key one request may
+	// carry (in stream order). Default 1: order then holds even when the
+	// package fails one item transiently and accepts a later item of the
+	// same key in the same request. Raise it only for a package that fails
+	// every later item of a key together.
+	KeyBatchMax int
 	// TouchInterval is how often owned messages get their ack deadline
 	// extended. Default 10s (a third of JetStream's default AckWait).
 	TouchInterval time.Duration
@@ -204,6 +215,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.SlowInterval <= 0 {
 		c.SlowInterval = time.Second
+	}
+	if c.KeyBatchMax <= 0 {
+		c.KeyBatchMax = 1
 	}
 	if c.TouchInterval <= 0 {
 		c.TouchInterval = 10 * time.Second
@@ -260,6 +274,7 @@ type Dispatcher struct {
 	slow        bool
 	lastSend    time.Time
 	held        string // hold reason, "" when not held
+	letGo       bool   // held items are released (the caller paused the consumer)
 	draining    bool
 	stopped     bool
 	single400   string // signature of the last single-event 400
@@ -303,21 +318,32 @@ func (d *Dispatcher) Submit(it *Item) <-chan Outcome {
 	now := time.Now()
 	it.enqueued, it.lastTouch = now, now
 	d.mu.Lock()
-	if d.held != "" || d.draining || d.stopped {
+	l := d.lanes[it.Key]
+	if d.releasing() || d.draining {
+		if l != nil && l.inflight > 0 {
+			// Released after the earlier events of its key, when their
+			// request settles.
+			d.owned[it] = struct{}{}
+			l.pending = append(l.pending, it)
+		} else {
+			release([]*Item{it})
+		}
 		d.mu.Unlock()
-		it.done <- Outcome{Result: Released}
 		return it.done
 	}
+	// Not held, or held but not yet let go (the caller is pausing the
+	// consumer): the item joins its lane; nothing is sent while held.
 	d.owned[it] = struct{}{}
-	l := d.lanes[it.Key]
 	if l == nil {
 		l = &lane{key: it.Key}
 		d.lanes[it.Key] = l
 	}
 	l.pending = append(l.pending, it)
 	if l.queued {
-		d.readyItems++
-		d.readyBytes += len(it.JSON)
+		if len(l.pending) <= d.cfg.KeyBatchMax {
+			d.readyItems++
+			d.readyBytes += len(it.JSON)
+		}
 	} else if l.inflight == 0 && !d.inBackoff(l, now) {
 		d.enqueue(l, now)
 	}
@@ -334,19 +360,30 @@ func (d *Dispatcher) Held() string {
 }
 
 // Hold puts the dispatcher on hold for reason (e.g. "paused" by an
-// operator): every item not in flight is released at once, and items of
-// in-flight requests are released if they do not succeed.
+// operator, or the reason OnHold reported) and lets go of what it owns:
+// every item not in flight is released at once, in order per key, and
+// items of in-flight requests when the request settles (unless delivered).
+// Call it after pausing the consumer, so that released messages are not
+// redelivered (and reordered) during the hold.
 func (d *Dispatcher) Hold(reason string) {
 	d.mu.Lock()
-	rel := d.holdLocked(reason)
+	if d.held == "" || reason == "paused" {
+		d.held = reason
+	}
+	d.letGo = true
+	release(d.releasePendingLocked())
 	d.mu.Unlock()
-	release(rel)
+}
+
+// releasing reports whether items are let go rather than kept.
+func (d *Dispatcher) releasing() bool {
+	return d.stopped || (d.held != "" && d.letGo)
 }
 
 // Resume ends a hold.
 func (d *Dispatcher) Resume() {
 	d.mu.Lock()
-	d.held = ""
+	d.held, d.letGo = "", false
 	d.single400, d.single400N = "", 0
 	d.mu.Unlock()
 	d.signal()
@@ -397,9 +434,8 @@ func (d *Dispatcher) Drain(ctx context.Context) {
 	<-done
 	d.mu.Lock()
 	d.stopped = true
-	rel := d.releasePendingLocked()
+	release(d.releasePendingLocked())
 	d.mu.Unlock()
-	release(rel)
 	d.cancel() // aborts in-flight requests: their items are released
 	d.sends.Wait()
 	d.signal()
@@ -430,10 +466,15 @@ func (d *Dispatcher) enqueue(l *lane, now time.Time) {
 		}
 	}
 	d.ready = append(d.ready, l)
-	d.readyItems += len(l.pending)
-	for _, it := range l.pending {
+	for _, it := range d.sendable(l) {
+		d.readyItems++
 		d.readyBytes += len(it.JSON)
 	}
+}
+
+// sendable returns the lane's items that the next request may carry.
+func (d *Dispatcher) sendable(l *lane) []*Item {
+	return l.pending[:min(len(l.pending), d.cfg.KeyBatchMax)]
 }
 
 // loop forms batches and keeps owned messages alive.
@@ -524,16 +565,20 @@ func (d *Dispatcher) loop() {
 	}
 }
 
-// takeLocked removes one batch from the ready queue.
+// takeLocked removes one batch from the ready queue: lanes in FIFO order,
+// up to KeyBatchMax events of each, until the batch is full.
 func (d *Dispatcher) takeLocked(now time.Time) []*Item {
 	var batch []*Item
 	size := batchOverhead
-	for len(d.ready) > 0 {
+	full := false
+	for len(d.ready) > 0 && !full {
 		l := d.ready[0]
+		send := d.sendable(l)
 		n := 0
-		for n < len(l.pending) && len(batch) < d.batchMax {
-			it := l.pending[n]
-			if len(batch) > 0 && size+len(it.JSON)+1 > d.cfg.BatchMaxBytes {
+		for n < len(send) {
+			it := send[n]
+			if len(batch) >= d.batchMax || (len(batch) > 0 && size+len(it.JSON)+1 > d.cfg.BatchMaxBytes) {
+				full = true
 				break
 			}
 			batch = append(batch, it)
@@ -543,21 +588,19 @@ func (d *Dispatcher) takeLocked(now time.Time) []*Item {
 		if n == 0 {
 			break
 		}
-		taken := l.pending[:n]
+		// The lane leaves the ready queue: it is busy until the request
+		// settles, and its other items wait.
+		for _, it := range send {
+			d.readyItems--
+			d.readyBytes -= len(it.JSON)
+		}
 		l.pending = append([]*Item(nil), l.pending[n:]...)
 		l.inflight += n
 		l.queued = false
 		d.ready[0] = nil
 		d.ready = d.ready[1:]
-		d.readyItems -= n + len(l.pending)
-		for _, it := range taken {
-			d.readyBytes -= len(it.JSON)
-		}
-		for _, it := range l.pending {
-			d.readyBytes -= len(it.JSON)
-		}
-		if len(l.pending) > 0 || len(batch) >= d.batchMax {
-			break // the batch is full
+		if len(batch) >= d.batchMax {
+			full = true
 		}
 	}
 	if len(d.ready) > 0 {
@@ -566,8 +609,8 @@ func (d *Dispatcher) takeLocked(now time.Time) []*Item {
 			d.readySince = p[0].enqueued
 		}
 	}
-	if d.readyItems == 0 {
-		d.readyBytes = 0
+	if d.readyItems <= 0 {
+		d.readyItems, d.readyBytes = 0, 0
 	}
 	return batch
 }
@@ -805,7 +848,9 @@ func (d *Dispatcher) settle(batch []*Item, vs []verdict, hold *holdSignal) {
 	var rel []*Item
 	newHold := false
 	if hold != nil && d.held == "" {
-		rel = d.holdLocked(hold.reason)
+		// Enter the hold, keeping everything until the caller has paused
+		// the consumer and calls Hold to let go.
+		d.held = hold.reason
 		newHold = true
 	}
 	now := time.Now()
@@ -840,7 +885,7 @@ func (d *Dispatcher) settle(batch []*Item, vs []verdict, hold *holdSignal) {
 				}
 				item.done <- Outcome{Result: DeadLettered, Failure: &f}
 			})
-		case v.released || d.held != "" || d.stopped:
+		case (v.released && hold == nil) || d.releasing():
 			delete(d.owned, it)
 			rel = append(rel, it)
 		default:
@@ -872,7 +917,7 @@ func (d *Dispatcher) settle(batch []*Item, vs []verdict, hold *holdSignal) {
 		case len(l.pending) == 0:
 			delete(d.lanes, l.key)
 			delete(d.waiting, l)
-		case d.held != "" || d.stopped:
+		case d.releasing():
 			rel = append(rel, l.pending...)
 			for _, it := range l.pending {
 				delete(d.owned, it)
@@ -885,11 +930,11 @@ func (d *Dispatcher) settle(batch []*Item, vs []verdict, hold *holdSignal) {
 		}
 	}
 	d.inFlight--
+	release(rel) // under the lock: naks leave in stream order per key
 	d.mu.Unlock()
 	for _, f := range outs {
 		f()
 	}
-	release(rel)
 	if newHold && d.cfg.OnHold != nil {
 		d.cfg.OnHold(hold.reason, hold.err)
 	}
@@ -910,27 +955,23 @@ func (d *Dispatcher) writeDeadLetter(it *Item, f Failure) error {
 	return err
 }
 
-// holdLocked enters the hold state and returns every owned item that is
-// not in flight, removed from the dispatcher, for release.
-func (d *Dispatcher) holdLocked(reason string) []*Item {
-	if d.held == "" {
-		d.held = reason
-	}
-	return d.releasePendingLocked()
-}
-
+// releasePendingLocked removes the items of every idle lane for release.
+// Lanes with a request in flight keep their items: they are released when
+// the request settles, after the in-flight ones, so that naks (and
+// JetStream's redeliveries) follow stream order per key.
 func (d *Dispatcher) releasePendingLocked() []*Item {
 	var rel []*Item
 	for k, l := range d.lanes {
+		l.queued = false
+		if l.inflight > 0 {
+			continue
+		}
 		rel = append(rel, l.pending...)
 		for _, it := range l.pending {
 			delete(d.owned, it)
 		}
 		l.pending = nil
-		l.queued = false
-		if l.inflight == 0 {
-			delete(d.lanes, k)
-		}
+		delete(d.lanes, k)
 	}
 	d.ready = nil
 	d.readyItems, d.readyBytes = 0, 0
@@ -938,7 +979,14 @@ func (d *Dispatcher) releasePendingLocked() []*Item {
 	return rel
 }
 
+// release naks items in the given order, then reports them released. It
+// runs under the dispatcher's lock so that naks of one key leave in order.
 func release(items []*Item) {
+	for _, it := range items {
+		if it.Release != nil {
+			_ = it.Release()
+		}
+	}
 	for _, it := range items {
 		it.done <- Outcome{Result: Released}
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
@@ -79,8 +78,7 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	}
 	defer nc.Close()
 
-	reg := prometheus.NewRegistry()
-	telemetry.RegisterRuntime(reg)
+	reg := telemetry.NewRegistry()
 	metrics := telemetry.NewMetrics(reg)
 	health := telemetry.NewHealth()
 
@@ -124,12 +122,16 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	}()
 	logger.Info("metrics and health", zap.String("listen", msrv.Addr()))
 
+	store, err := deadletter.NewStore(b.JetStream(), deadletter.StoreConfig{Stream: s.DeadLetter.Name, Logger: logger})
+	if err != nil {
+		return err
+	}
 	asrv, err := admin.New(admin.Config{
 		Listen:       cfg.Admin.Listen,
 		Token:        cfg.Admin.Token.Reveal(),
 		AllowedHosts: cfg.Admin.AllowedHosts,
 		Runtime:      b,
-		DeadLetters:  deadletter.NewStore(b.JetStream(), deadletter.StoreConfig{Stream: s.DeadLetter.Name, Logger: logger}),
+		DeadLetters:  store,
 		Logger:       logger,
 	})
 	if err != nil {
