@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The managed package the simulator installs.
@@ -300,7 +301,7 @@ func (e *eventItem) validate() []itemError {
 			Message: "Required fields are missing: [" + strings.Join(missing, ", ") + "]", Fields: missing})
 	}
 	long := func(name, v string, limit int) {
-		if len([]rune(v)) > limit {
+		if len(v) > limit && utf8.RuneCountInString(v) > limit {
 			errs = append(errs, itemError{StatusCode: "STRING_TOO_LONG",
 				Message: fmt.Sprintf("%s: data value too large: %s... (max length=%d)", name, truncate(v, 20), limit),
 				Fields:  []string{name}})
@@ -316,8 +317,10 @@ func (e *eventItem) validate() []itemError {
 	long("externalReference", e.ExternalReference, maxTextLength)
 	long("correlationId", e.CorrelationID, maxTextLength)
 	for i, a := range e.EventAttributes {
-		long(fmt.Sprintf("eventAttributes[%d].name", i), a.Name, maxTextLength)
-		long(fmt.Sprintf("eventAttributes[%d].value", i), a.Value, maxValueLength)
+		if len(a.Name) > maxTextLength || len(a.Value) > maxValueLength {
+			long(fmt.Sprintf("eventAttributes[%d].name", i), a.Name, maxTextLength)
+			long(fmt.Sprintf("eventAttributes[%d].value", i), a.Value, maxValueLength)
+		}
 	}
 	if e.SourceSystem != "" && !sourceSystems[e.SourceSystem] {
 		errs = append(errs, itemError{StatusCode: "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",

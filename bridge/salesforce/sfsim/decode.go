@@ -92,24 +92,158 @@ func (e *eventItem) field(name string) (string, bool) {
 }
 
 // decodePublish decodes the body. On failure it returns a realistic Apex
-// JSON parser message (with [line:L, column:C]) and no request.
+// JSON parser message (with [line:L, column:C]) and no request. The decode
+// is one pass of encoding/json with unknown names refused at every level;
+// each event's raw text is then cut out of the body (not copied).
 func decodePublish(body []byte) (*publishRequest, []eventItem, string) {
-	var req publishRequest
+	var strict strictPublishRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(&strict); err != nil {
 		return nil, nil, parseErrorMessage(body)
 	}
-	items := make([]eventItem, len(req.Events))
-	for i, raw := range req.Events {
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&items[i]); err != nil {
-			return nil, nil, parseErrorMessage(body)
-		}
-		items[i].raw = raw
+	raws, ok := splitEvents(body[:dec.InputOffset()])
+	if !ok || len(raws) != len(strict.Events) {
+		return nil, nil, "Unable to parse the request body" + position(body, 0)
 	}
-	return &req, items, ""
+	req := &publishRequest{SchemaVersion: strict.SchemaVersion, ConnectorID: strict.ConnectorID, BatchID: strict.BatchID,
+		Events: make([]json.RawMessage, len(raws))}
+	for i, raw := range raws {
+		req.Events[i] = raw
+		strict.Events[i].raw = raw
+	}
+	return req, strict.Events, ""
+}
+
+// splitEvents returns the raw text of each element of the top-level
+// "events" array of a valid JSON object. Keys are unescaped and compared
+// case-insensitively, and the last "events" wins, as encoding/json does.
+func splitEvents(body []byte) ([]json.RawMessage, bool) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return nil, false
+	}
+	var out []json.RawMessage
+	i++
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return nil, false
+		}
+		switch body[i] {
+		case '}':
+			return out, true
+		case ',':
+			i++
+			continue
+		}
+		keyEnd := skipValue(body, i)
+		if keyEnd < 0 {
+			return nil, false
+		}
+		key := body[i:keyEnd]
+		i = skipSpace(body, keyEnd)
+		if i >= len(body) || body[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(body, i+1)
+		end := skipValue(body, i)
+		if end < 0 {
+			return nil, false
+		}
+		if isEventsKey(key) {
+			out = nil
+			if body[i] == '[' {
+				j := i + 1
+				for {
+					j = skipSpace(body, j)
+					if j >= end-1 {
+						break
+					}
+					if body[j] == ',' {
+						j++
+						continue
+					}
+					e := skipValue(body, j)
+					if e < 0 || e > end {
+						return nil, false
+					}
+					out = append(out, json.RawMessage(body[j:e:e]))
+					j = e
+				}
+			}
+		}
+		i = end
+	}
+}
+
+func isEventsKey(quoted []byte) bool {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return len(quoted) >= 2 && strings.EqualFold(string(quoted[1:len(quoted)-1]), "events")
+	}
+	var k string
+	return json.Unmarshal(quoted, &k) == nil && strings.EqualFold(k, "events")
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the offset just past the JSON value starting at i in
+// valid JSON, or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			j++
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(b) {
+				return -1
+			}
+			if depth == 0 {
+				return j + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+			if depth < 0 {
+				return -1
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return j
+			}
+		default:
+			if depth == 0 {
+				// a literal: true, false, null or a number
+				k := j
+				for k < len(b) && !strings.ContainsRune(",}] \t\n\r", rune(b[k])) {
+					k++
+				}
+				return k
+			}
+		}
+	}
+	if depth == 0 {
+		return len(b)
+	}
+	return -1
 }
 
 // parseErrorMessage decodes the body with the fully typed request and turns

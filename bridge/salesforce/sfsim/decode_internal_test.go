@@ -1,6 +1,7 @@
 package sfsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -22,6 +23,8 @@ func FuzzDecodePublish(f *testing.F) {
 	f.Add([]byte(`{"events":[null,1]}`))
 	f.Add([]byte("{\n\"a\"\n:\n"))
 	f.Add([]byte(`{"EVENTS":[{"SOURCEEVENTID":"x"}]}`))
+	f.Add([]byte(` {"\u0065vents" : [ {"tenantId":"a]}\"[{"} , {} ] , "batchId":"}"} trailing`))
+	f.Add([]byte(`{"events":[{"eventAttributes":[{"name":"a","value":"[{"}]}],"events":[null]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, items, msg := decodePublish(body)
 		if msg != "" {
@@ -36,9 +39,18 @@ func FuzzDecodePublish(f *testing.F) {
 		if req == nil || len(items) != len(req.Events) {
 			t.Fatal("no request")
 		}
-		for _, it := range items {
-			if !json.Valid(it.raw) {
-				t.Fatalf("raw event is not JSON: %q", it.raw)
+		var plain struct {
+			Events []json.RawMessage `json:"events"`
+		}
+		if err := json.NewDecoder(bytes.NewReader(body)).Decode(&plain); err != nil {
+			t.Fatalf("strict decode passed, plain decode failed: %v", err)
+		}
+		if len(plain.Events) != len(items) {
+			t.Fatalf("split %d events, encoding/json sees %d", len(items), len(plain.Events))
+		}
+		for i, it := range items {
+			if !bytes.Equal(it.raw, plain.Events[i]) {
+				t.Fatalf("event %d: raw %q, encoding/json %q", i, it.raw, plain.Events[i])
 			}
 			_ = it.validate()
 		}
