@@ -28,7 +28,15 @@ var fixedNow = time.Date(2025, 3, 4, 9, 15, 22, 0, time.FixedZone("AEDT", 11*360
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	_, nc := embednats.ConnectTest(tb)
+	return newEnvAt(tb, embednats.StartTest(tb).URL())
+}
+
+// newEnvAt sets up the streams on the server at url.
+func newEnvAt(tb testing.TB, url string) *env {
+	tb.Helper()
+	nc, err := nats.Connect(url)
+	require.NoError(tb, err)
+	tb.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(tb, err)
 	ctx := testCtx(tb)

@@ -3,6 +3,7 @@ package deadletter
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -74,25 +75,54 @@ func (s *Store) Purge(ctx context.Context, f Filter, o PurgeOptions) (res PurgeR
 			return res, ErrAborted
 		}
 	}
+	var (
+		mu   sync.Mutex // guards res and Progress
+		wg   sync.WaitGroup
+		todo = make(chan uint64, 256)
+		done int
+	)
+	for range s.cfg.Deleters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range todo {
+				err := deleteMsg(ctx, st, seq)
+				mu.Lock()
+				switch {
+				case err == nil:
+					res.Purged++
+				case ctx.Err() != nil:
+					res.Matched-- // not attempted, as far as anyone can tell
+				default:
+					res.Failed++
+					if len(res.Errors) < MaxErrors {
+						res.Errors = append(res.Errors, &ReplayError{seq, err})
+					}
+				}
+				done++
+				if o.Progress != nil {
+					o.Progress(done, max(total, done))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	err = s.scan(ctx, f, true, func(d *DeadLetter) error {
+		mu.Lock()
 		res.Matched++
-		if err := deleteMsg(ctx, st, d.Sequence); err != nil {
-			if ctx.Err() != nil {
-				res.Matched--
-				return ctx.Err()
-			}
-			res.Failed++
-			if len(res.Errors) < MaxErrors {
-				res.Errors = append(res.Errors, &ReplayError{d.Sequence, err})
-			}
-		} else {
-			res.Purged++
+		mu.Unlock()
+		select {
+		case todo <- d.Sequence:
+			return nil
+		case <-ctx.Done():
+			mu.Lock()
+			res.Matched--
+			mu.Unlock()
+			return ctx.Err()
 		}
-		if o.Progress != nil {
-			o.Progress(res.Matched, max(total, res.Matched))
-		}
-		return nil
 	})
+	close(todo)
+	wg.Wait()
 	return res, err
 }
 

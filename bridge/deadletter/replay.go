@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -110,7 +111,8 @@ var errCrashed = errors.New("simulated crash")
 //
 // The error is non-nil when the replay could not run or was cut short;
 // per-dead-letter failures are counted in the result, not returned. Each
-// and Progress are called from one goroutine at a time. Every run is
+// and Progress are called one at a time, in no guaranteed sequence order
+// (removals run concurrently). Every run is
 // logged at info as an audit line.
 func (s *Store) Replay(ctx context.Context, f Filter, o ReplayOptions) (res ReplayResult, err error) {
 	start := time.Now()
@@ -182,10 +184,11 @@ func (s *Store) Replay(ctx context.Context, f Filter, o ReplayOptions) (res Repl
 
 // inflight is one replay between publish and removal.
 type inflight struct {
-	d    *DeadLetter
-	fut  jetstream.PubAckFuture
-	err  error // publish could not start
-	size int64
+	d         *DeadLetter
+	fut       jetstream.PubAckFuture
+	err       error // publish could not start, or failed
+	size      int64 // bytes held in the window semaphore
+	duplicate bool  // the ack said JetStream already had it
 }
 
 func (s *Store) replay(ctx context.Context, f Filter, o ReplayOptions, total int,
@@ -208,60 +211,84 @@ func (s *Store) replay(ctx context.Context, f Filter, o ReplayOptions, total int
 	if o.Rate > 0 {
 		limiter = rate.NewLimiter(rate.Limit(o.Rate), max(1, int(o.Rate/20)))
 	}
-	maxBytes := int64(s.cfg.MaxBufferedBytes)
+	maxBytes := int64(s.bufferBytes())
 	sem := semaphore.NewWeighted(maxBytes)
-	pending := make(chan inflight, replayWindow)
+	pending := make(chan inflight, replayWindow) // published, awaiting the ack
+	acked := make(chan inflight, replayWindow)   // acknowledged, to delete
 
 	var (
-		mu      sync.Mutex // guards res between producer and completer
+		mu      sync.Mutex // guards res, done and the callbacks
 		res     ReplayResult
-		crashed bool
+		done    int
+		crashed atomic.Bool
 		wg      sync.WaitGroup
 	)
+	// finish records the outcome of one dead letter.
+	finish := func(p inflight, err error) {
+		sem.Release(p.size)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			res.addError(&ReplayError{p.d.Sequence, err})
+		} else {
+			res.Replayed++
+			if p.duplicate {
+				res.Duplicates++
+			}
+		}
+		done++
+		if o.Each != nil {
+			o.Each(p.d, err)
+		}
+		if o.Progress != nil {
+			o.Progress(done, max(total, done))
+		}
+	}
+	// The ack waiter takes publishes in order and passes acknowledged ones
+	// to the deleters.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		done := 0
+		defer close(acked)
 		for p := range pending {
-			err := p.err
-			var ack *jetstream.PubAck
-			if err == nil && !crashed {
-				ack, err = awaitAck(drainCtx, p.fut)
-			}
-			if err == nil && !crashed && s.afterPublish != nil && !s.afterPublish(p.d.Sequence) {
-				crashed = true
-				stopRun()
-			}
-			if crashed {
+			if crashed.Load() {
 				sem.Release(p.size)
 				continue
 			}
-			if err == nil {
-				err = deleteMsg(drainCtx, st, p.d.Sequence)
+			if p.err == nil {
+				var ack *jetstream.PubAck
+				if ack, p.err = awaitAck(drainCtx, p.fut); p.err == nil {
+					p.duplicate = ack.Duplicate
+				}
+			}
+			if p.err == nil && s.afterPublish != nil && !s.afterPublish(p.d.Sequence) {
+				crashed.Store(true)
+				stopRun()
+				sem.Release(p.size)
+				continue
+			}
+			if p.err != nil {
+				finish(p, p.err)
+				continue
+			}
+			acked <- p
+		}
+	}()
+	// Deleters remove acknowledged dead letters concurrently: each deletion
+	// is a round trip, the bottleneck of a sequential replay.
+	for range s.cfg.Deleters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range acked {
+				err := deleteMsg(drainCtx, st, p.d.Sequence)
 				if err != nil {
 					err = fmt.Errorf("replayed (Nats-Msg-Id %s) but not removed, re-run to remove: %w", p.d.ReplayMsgID(), err)
 				}
+				finish(p, err)
 			}
-			sem.Release(p.size)
-			mu.Lock()
-			if err != nil {
-				res.addError(&ReplayError{p.d.Sequence, err})
-			} else {
-				res.Replayed++
-				if ack.Duplicate {
-					res.Duplicates++
-				}
-			}
-			mu.Unlock()
-			done++
-			if o.Each != nil {
-				o.Each(p.d, err)
-			}
-			if o.Progress != nil {
-				o.Progress(done, max(total, done))
-			}
-		}
-	}()
+		}()
+	}
 
 	opts := []jetstream.PublishOpt{}
 	if s.cfg.EventsStream != "" {
@@ -307,7 +334,7 @@ func (s *Store) replay(ctx context.Context, f Filter, o ReplayOptions, total int
 	if errors.Is(scanErr, ErrStopped) {
 		scanErr = nil
 	}
-	if crashed {
+	if crashed.Load() {
 		scanErr = errCrashed
 	}
 	return res, scanErr

@@ -39,9 +39,14 @@ type StoreConfig struct {
 	// Optional; default 2s.
 	IdleTimeout time.Duration
 	// MaxBufferedBytes bounds the bytes of messages buffered by a scan and
-	// of replays awaiting their ack. Optional; default 32 MiB; it must
-	// exceed the largest message.
+	// of replays awaiting their ack. Optional; default 8 MiB; raised to the
+	// server's max_payload (plus headers) when that is larger, since a
+	// scan must be able to buffer the largest message.
 	MaxBufferedBytes int
+	// Deleters is how many dead letters a replay or purge deletes
+	// concurrently (each deletion is one JetStream API round trip).
+	// Optional; default 32.
+	Deleters int
 }
 
 func (c *StoreConfig) setDefaults() {
@@ -58,7 +63,10 @@ func (c *StoreConfig) setDefaults() {
 		c.IdleTimeout = 2 * time.Second
 	}
 	if c.MaxBufferedBytes == 0 {
-		c.MaxBufferedBytes = 32 << 20
+		c.MaxBufferedBytes = 8 << 20
+	}
+	if c.Deleters == 0 {
+		c.Deleters = 32
 	}
 }
 
@@ -76,6 +84,9 @@ func (c StoreConfig) Validate() error {
 	}
 	if c.MaxBufferedBytes < 1<<20 {
 		errs = append(errs, errors.New("max_buffered_bytes: must be at least 1 MiB"))
+	}
+	if c.Deleters < 1 || c.Deleters > 256 {
+		errs = append(errs, errors.New("deleters: must be from 1 to 256"))
 	}
 	return errors.Join(errs...)
 }
@@ -258,7 +269,7 @@ func (s *Store) scan(ctx context.Context, f Filter, headersOnly bool, fn func(*D
 	if cons.CachedInfo().NumPending == 0 {
 		return nil
 	}
-	var opt jetstream.PullMessagesOpt = jetstream.PullMaxBytes(s.cfg.MaxBufferedBytes)
+	var opt jetstream.PullMessagesOpt = jetstream.PullMaxBytes(s.bufferBytes())
 	if headersOnly {
 		opt = jetstream.PullMaxMessages(1000)
 	}
@@ -301,6 +312,16 @@ func (s *Store) scan(ctx context.Context, f Filter, headersOnly bool, fn func(*D
 			return nil
 		}
 	}
+}
+
+// bufferBytes is the byte bound of scan buffers and of the replay window:
+// MaxBufferedBytes, or more when the server accepts larger messages.
+func (s *Store) bufferBytes() int {
+	n := s.cfg.MaxBufferedBytes
+	if nc := s.js.Conn(); nc != nil {
+		n = max(n, int(nc.MaxPayload())+64<<10)
+	}
+	return n
 }
 
 // next returns the scan's next message, or nil when the consumer has
