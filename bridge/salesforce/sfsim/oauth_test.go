@@ -30,6 +30,7 @@ func TestToken_success(t *testing.T) {
 		basic    [2]string
 		secret   string // the secret the signature must be keyed with
 		host     string
+		proto    string
 		instance string
 	}{
 		{name: "form", org: "acme", form: url.Values{"client_id": {acmeKey}, "client_secret": {acmeSecret}}, secret: acmeSecret,
@@ -46,6 +47,9 @@ func TestToken_success(t *testing.T) {
 		{name: "host routing", org: "", host: "ACME.my.salesforce.com",
 			form: url.Values{"client_id": {acmeKey}, "client_secret": {acmeSecret}}, secret: acmeSecret,
 			instance: "http://ACME.my.salesforce.com"},
+		{name: "behind a TLS proxy", org: "", host: "acme.my.salesforce.com", proto: "https",
+			form: url.Values{"client_id": {acmeKey}, "client_secret": {acmeSecret}}, secret: acmeSecret,
+			instance: "https://acme.my.salesforce.com"},
 		{name: "sandbox host", org: "", host: "acme.sandbox.my.salesforce.com",
 			form: url.Values{"client_id": {acmeKey}, "client_secret": {acmeSecret}}, secret: acmeSecret,
 			instance: "http://acme.sandbox.my.salesforce.com"},
@@ -66,6 +70,9 @@ func TestToken_success(t *testing.T) {
 			}
 			if tt.host != "" {
 				headers = append(headers, "Host", tt.host)
+			}
+			if tt.proto != "" {
+				headers = append(headers, "X-Forwarded-Proto", tt.proto)
 			}
 			r := s.postForm(u, form, headers...)
 			require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)

@@ -403,7 +403,8 @@ const (
 // ServeHTTP routes a request: /_sim/... to the control API; /orgs/<org>/...
 // and Host <org>.my.salesforce.com to that org; anything else to the
 // generic host, which only knows the versions list and refuses the token
-// endpoint with "request not supported on this domain".
+// endpoint with "request not supported on this domain". Instance URLs use
+// https when the request came over TLS or with "X-Forwarded-Proto: https".
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if p == "/_sim" || strings.HasPrefix(p, "/_sim/") {
@@ -411,7 +412,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
 	}
 	if rest, ok := strings.CutPrefix(p, "/orgs/"); ok {
