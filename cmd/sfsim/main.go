@@ -36,7 +36,10 @@ func main() {
 // usageError marks a bad invocation (exit status 2).
 type usageError struct{ err error }
 
+// Error returns the wrapped message.
 func (e usageError) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e usageError) Unwrap() error { return e.err }
 
 type options struct {

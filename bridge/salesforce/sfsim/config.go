@@ -376,10 +376,12 @@ func LoadOrgsFile(path string) ([]OrgConfig, error) {
 // duration is a time.Duration written in JSON as a Go duration string.
 type duration time.Duration
 
+// MarshalJSON writes the duration as a string such as "1m30s".
 func (d duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())
 }
 
+// UnmarshalJSON reads a duration string such as "250ms".
 func (d *duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {

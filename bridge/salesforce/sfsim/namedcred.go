@@ -678,6 +678,7 @@ type CalloutError struct {
 	Err         error
 }
 
+// Error describes the failure without secrets.
 func (e *CalloutError) Error() string {
 	if e.TokenStatus != 0 {
 		return fmt.Sprintf("callout %s: token endpoint answered %d: %s", e.Stage, e.TokenStatus, e.TokenBody)
@@ -685,6 +686,7 @@ func (e *CalloutError) Error() string {
 	return fmt.Sprintf("callout %s: %v", e.Stage, e.Err)
 }
 
+// Unwrap returns the underlying error, if any.
 func (e *CalloutError) Unwrap() error { return e.Err }
 
 // ErrCalloutSetup is wrapped by callout errors of stage "config".

@@ -362,6 +362,7 @@ const (
 
 var endpointNames = [...]string{"other", "token", "introspect", "revoke", "versions", "limits", "data", "named_credentials", "event"}
 
+// String names the endpoint as the stats do.
 func (e endpoint) String() string { return endpointNames[e] }
 
 func (e endpoint) isAPI() bool {
