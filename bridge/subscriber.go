@@ -68,10 +68,10 @@ func (r *Received) Done() {
 
 // admission hands out turns in ticket order.
 type admission struct {
-	mu   sync.Mutex
-	cond *sync.Cond
-	next uint64
-	last uint64
+	mu    sync.Mutex
+	cond  *sync.Cond
+	next  uint64
+	last  uint64
 	early map[uint64]bool // tickets done before their turn
 }
 
