@@ -194,6 +194,9 @@ func (w *Writer) Message(o Original, info Info) (*nats.Msg, error) {
 	if o.Stream == "" || o.Sequence == 0 {
 		return nil, fmt.Errorf("dead-letter %q: original stream and sequence required", o.Subject)
 	}
+	if o.Subject == "" || strings.ContainsFunc(o.Subject+o.Stream, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return nil, fmt.Errorf("dead-letter %q: not a subject", o.Subject)
+	}
 	h := make(nats.Header, len(o.Header)+11)
 	for k, v := range o.Header {
 		if hasPrefixFold(k, PrefixJetStream) || isContractHeader(k) {

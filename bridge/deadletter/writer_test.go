@@ -105,6 +105,8 @@ func TestWriter_rejects_bad_input(t *testing.T) {
 		{"unknown class", deadletter.Original{Subject: "gcis.events.a.b.c", Stream: "S", Sequence: 1}, deadletter.Info{Class: "nope"}},
 		{"no stream", deadletter.Original{Subject: "gcis.events.a.b.c", Sequence: 1}, deadletter.Info{Class: deadletter.ClassInvalid}},
 		{"no sequence", deadletter.Original{Subject: "gcis.events.a.b.c", Stream: "S"}, deadletter.Info{Class: deadletter.ClassInvalid}},
+		{"no subject", deadletter.Original{Stream: "S", Sequence: 1}, deadletter.Info{Class: deadletter.ClassInvalid}},
+		{"subject with CRLF", deadletter.Original{Subject: "gcis.events.a\r\nX-Evil: 1", Stream: "S", Sequence: 1}, deadletter.Info{Class: deadletter.ClassInvalid}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
