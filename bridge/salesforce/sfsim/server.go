@@ -1,10 +1,12 @@
 package sfsim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -536,6 +538,15 @@ func (c *call) transport() bool {
 		c.fired = true
 		c.rec.Fault = string(KindLatency)
 		c.rec.DelayMS = float64(d.Microseconds()) / 1000
+		if d > 0 && c.r.Body != nil && c.r.Body != http.NoBody {
+			// Read the body now so that a client giving up during the
+			// delay cancels the request context.
+			b, err := io.ReadAll(io.LimitReader(c.r.Body, maxDrainBytes))
+			if err != nil {
+				return false
+			}
+			c.r.Body = io.NopCloser(bytes.NewReader(b))
+		}
 		if err := c.s.sleep(c.r.Context(), d); err != nil {
 			if errors.Is(err, errClosed) {
 				c.reset()
@@ -583,8 +594,13 @@ func (c *call) reset() {
 }
 
 // hang holds the request until the client gives up or the server closes.
+// The body is drained first: net/http notices a client going away only
+// once the body has been read.
 func (c *call) hang() {
 	c.rec.Status = 0
+	if c.r.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(c.r.Body, maxDrainBytes))
+	}
 	select {
 	case <-c.r.Context().Done():
 	case <-c.s.closing:
