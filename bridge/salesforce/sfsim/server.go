@@ -685,14 +685,15 @@ func (c *call) httpError(f *Fault) {
 	if f.RetryAfter > 0 {
 		c.w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
-	// Salesforce's edge answers 502 with an HTML page.
-	if f.HTML || (status == http.StatusBadGateway && f.ErrorCode == "" && f.Message == "") {
+	// Salesforce's edge answers 502 and 420 with an HTML page.
+	if f.HTML || ((status == http.StatusBadGateway || status == 420) && f.ErrorCode == "" && f.Message == "") {
 		c.writeRaw(status, htmlContentType, htmlPage(status))
 		return
 	}
 	def, ok := defaultHTTPErrors[status]
 	if !ok {
-		def = [2]string{strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")), http.StatusText(status)}
+		text := statusText(status)
+		def = [2]string{strings.ToUpper(strings.NewReplacer(" ", "_", "-", "_").Replace(text)), text}
 	}
 	code, msg := def[0], def[1]
 	if f.ErrorCode != "" {
@@ -702,6 +703,16 @@ func (c *call) httpError(f *Fault) {
 		msg = f.Message
 	}
 	c.sfError(status, code, msg)
+}
+
+func statusText(status int) string {
+	if status == 420 {
+		return "Edge Routing Error"
+	}
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "HTTP " + strconv.Itoa(status)
 }
 
 func htmlPage(status int) []byte {
@@ -721,6 +732,6 @@ func htmlPage(status int) []byte {
 </body></html>
 `)
 	}
-	text := http.StatusText(status)
+	text := statusText(status)
 	return []byte(fmt.Sprintf("<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n<body><h1>%s</h1></body></html>\n", status, text, text))
 }
