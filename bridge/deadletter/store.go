@@ -266,7 +266,7 @@ func (s *Store) scan(ctx context.Context, f Filter, headersOnly bool, fn func(*D
 			cancel()
 		}
 	}()
-	if cons.CachedInfo().NumPending == 0 {
+	if ci := cons.CachedInfo(); ci == nil || ci.NumPending == 0 {
 		return nil
 	}
 	var opt jetstream.PullMessagesOpt = jetstream.PullMaxBytes(s.bufferBytes())
