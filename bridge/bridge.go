@@ -197,13 +197,17 @@ type Bridge struct {
 	router *message.Router
 	wlog   watermill.LoggerAdapter
 
-	mu       sync.Mutex
-	tenants  map[string]*tenant // by connector id
-	runCtx   context.Context
-	started  chan struct{}
-	ready    error
-	closed   bool
-	stopOnce sync.Once
+	mu      sync.Mutex
+	tenants map[string]*tenant // by connector id
+	runCtx  context.Context
+	// runCancel ends the router's run; shutdown calls it first so that the
+	// router closes itself (and does not report its handlers stopping as
+	// an error).
+	runCancel context.CancelFunc
+	started   chan struct{}
+	ready     error
+	closed    bool
+	stopOnce  sync.Once
 }
 
 // New prepares a Bridge; Run starts it.
@@ -278,6 +282,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	b.mu.Lock()
 	b.runCtx = runCtx
+	b.runCancel = cancel
 	pending := make([]*tenant, 0, len(b.tenants))
 	for _, t := range b.tenants {
 		pending = append(pending, t)
@@ -310,6 +315,9 @@ func (b *Bridge) shutdown() {
 		b.mu.Lock()
 		b.closed = true
 		b.ready = errors.New("shutting down")
+		if b.runCancel != nil {
+			b.runCancel()
+		}
 		ts := make([]*tenant, 0, len(b.tenants))
 		for _, t := range b.tenants {
 			ts = append(ts, t)

@@ -56,7 +56,7 @@ func TestSalesforceReactions(t *testing.T) {
 			clearAt: 500 * time.Millisecond,
 			want:    outcome{deliveredAll: true, hold: "endpoint"}},
 		{name: "400 on every request: schema refusal holds, nothing dead-lettered",
-			faults:  []sfsim.Fault{{Kind: sfsim.KindHTTPError, Status: 400, ErrorCode: "JSON_PARSER_ERROR", Message: "Unexpected parameter encountered during deserialization: eventAttributes"}},
+			faults:  []sfsim.Fault{{Kind: sfsim.KindRequestError, Message: "Unexpected parameter encountered during deserialization: eventAttributes"}},
 			clearAt: 800 * time.Millisecond,
 			want:    outcome{deliveredAll: true, hold: "schema"}},
 		{name: "500 UNABLE_TO_LOCK_ROW: retried",
@@ -155,8 +155,7 @@ func TestSalesforceReactions(t *testing.T) {
 // whole-request 400 is isolated by bisection and dead-lettered alone.
 func TestWholeRequest400Bisects(t *testing.T) {
 	h := newHarness(t, harnessOpts{delivery: func(d *bridge.Delivery) { d.Linger = 200 * time.Millisecond }})
-	h.fault("acme", sfsim.Fault{Kind: sfsim.KindHTTPError, Status: 400, ErrorCode: "JSON_PARSER_ERROR", Message: "Illegal value for primitive",
-		Rule: &sfsim.ItemRule{Field: "externalContextId", Prefix: "POISON"}})
+	h.fault("acme", sfsim.Fault{Kind: sfsim.KindRequestError, Rule: &sfsim.ItemRule{Field: "externalContextId", Prefix: "POISON"}})
 	accounts := []string{"00000101", "00000102", "POISON-1", "00000104", "00000105", "00000106", "00000107", "00000108"}
 	h.publishN("acme", 32, accounts, "b")
 	dl := h.waitDeadLetters(4, 30*time.Second)

@@ -126,6 +126,13 @@ type Delivery struct {
 	// LimitSlowdownRatio is the share of the daily API allocation after which
 	// the connector slows down, in (0, 1]. Default 0.9.
 	LimitSlowdownRatio float64 `yaml:"limit_slowdown_ratio" json:"limit_slowdown_ratio"`
+	// ShutdownTimeout bounds the graceful drain of in-flight batches on
+	// SIGINT/SIGTERM. Default 30s. Global: not overridable per connector.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout" json:"shutdown_timeout"`
+	// PinnedTTL is how long JetStream keeps a tenant's consumer pinned to a
+	// replica that stopped pulling (crashed) before another replica, or
+	// the restarted one, takes over. At least 3s. Default 30s. Global.
+	PinnedTTL Duration `yaml:"pinned_ttl" json:"pinned_ttl"`
 }
 
 // Backoff is exponential backoff with jitter.
@@ -323,6 +330,8 @@ func DefaultDelivery() Delivery {
 		},
 		Breaker:            Breaker{Failures: 5, OpenFor: Duration(30 * time.Second)},
 		LimitSlowdownRatio: 0.9,
+		ShutdownTimeout:    Duration(30 * time.Second),
+		PinnedTTL:          Duration(30 * time.Second),
 	}
 }
 

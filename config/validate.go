@@ -269,6 +269,10 @@ func validateDelivery(ps *problems, prefix string, d Delivery) {
 	if !(d.LimitSlowdownRatio > 0 && d.LimitSlowdownRatio <= 1) {
 		ps.add(p("limit_slowdown_ratio"), fmt.Sprintf("must be greater than 0 and at most 1, got %g", d.LimitSlowdownRatio))
 	}
+	positive(ps, p("shutdown_timeout"), d.ShutdownTimeout)
+	if d.PinnedTTL < Duration(3*time.Second) {
+		ps.add(p("pinned_ttl"), fmt.Sprintf("must be at least 3s, got %s", d.PinnedTTL))
+	}
 }
 
 func positive(ps *problems, path string, d Duration) bool {
@@ -355,7 +359,9 @@ func checkLoginURL(raw string, allowHTTP bool) string {
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return "must not have a query or fragment"
 	}
-	if u.Path != "" && u.Path != "/" {
+	if u.Path != "" && u.Path != "/" && !allowHTTP {
+		// A path prefix is only for simulators (sfsim serves orgs at
+		// /orgs/<id>/), which run with allow_insecure_http.
 		return "must be the org's base URL, without a path (the bridge appends /services/oauth2/token)"
 	}
 	return ""

@@ -32,6 +32,40 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
+// publishSynthetic publishes n generated events (300 accounts) and returns
+// their ids, failing the test on any publish error.
+func publishSynthetic(t *testing.T, js jetstream.JetStream, n int) []string {
+	t.Helper()
+	gen, err := catalog.NewGenerator(catalog.GeneratorConfig{Seed: 9, Tenants: []string{"acme"}, AccountsPerTenant: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 0, n)
+	futures := make([]jetstream.PubAckFuture, 0, n)
+	for range n {
+		e := gen.Next()
+		m := nats.NewMsg(e.Subject)
+		m.Data = e.Body
+		m.Header.Set(jetstream.MsgIDHeader, e.MsgID)
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		futures = append(futures, f)
+		ids = append(ids, e.MsgID)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			t.Fatalf("publish: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("publish timed out")
+		}
+	}
+	return ids
+}
+
 // TestCrashKill9 kills the bridge process with SIGKILL several times while
 // it delivers, restarts it, and checks that afterwards every event is at the
 // org or in the dead-letter stream: at-least-once, nothing missing.
@@ -79,6 +113,8 @@ log:
 delivery:
   batch_max_events: 50
   linger: 20ms
+  shutdown_timeout: 5s
+  pinned_ttl: 3s
   backoff: { initial: 50ms, max: 500ms, multiplier: 2, jitter: 0.2 }
 connectors:
   - id: acme-prod
@@ -92,36 +128,19 @@ connectors:
 		t.Fatal(err)
 	}
 
-	// Publish 3,000 events for 300 accounts (some rejected by the org).
-	gen, err := catalog.NewGenerator(catalog.GeneratorConfig{Seed: 9, Tenants: []string{"acme"}, AccountsPerTenant: 300})
-	if err != nil {
-		t.Fatal(err)
+	type proc struct {
+		cmd    *exec.Cmd
+		exited chan error
 	}
-	const n = 3000
-	ids := make([]string, 0, n)
-	for range n {
-		e := gen.Next()
-		m := nats.NewMsg(e.Subject)
-		m.Data = e.Body
-		m.Header.Set(jetstream.MsgIDHeader, e.MsgID)
-		if _, err := js.PublishMsgAsync(m); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, e.MsgID)
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(30 * time.Second):
-		t.Fatal("publish timed out")
-	}
-
-	start := func() *exec.Cmd {
+	start := func() proc {
 		cmd := exec.Command(bin, "serve", "--config", cfgPath)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		return cmd
+		p := proc{cmd: cmd, exited: make(chan error, 1)}
+		go func() { p.exited <- cmd.Wait() }()
+		return p
 	}
 	stored := func() int {
 		evs, _, err := sim.Events("acme")
@@ -130,21 +149,44 @@ connectors:
 		}
 		return len(evs)
 	}
+	// Publish 3,000 events for 300 accounts while the first process runs:
+	// the bridge creates the streams at start.
+	first := start()
+	waitCtx, waitCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	for {
+		if _, err := js.Stream(waitCtx, "GCIS_EVENTS"); err == nil {
+			break
+		}
+		if waitCtx.Err() != nil {
+			t.Fatal("the bridge did not create GCIS_EVENTS")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitCancel()
+	ids := publishSynthetic(t, js, 3000)
+	n := len(ids)
 	kills := 0
 	for round := range 4 {
-		cmd := start()
+		p := first
+		if round > 0 {
+			p = start()
+		}
 		// Let it deliver part of the backlog, then kill it mid-flight.
-		deadline := time.Now().Add(20 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		target := (round + 1) * n / 6
 		for stored() < target && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case err := <-p.exited:
+				t.Fatalf("bridge exited by itself: %v", err)
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
 		kills++
 	}
 	// Final run: drain everything, then stop gracefully.
-	cmd := start()
+	p := start()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dlqCount := func() int {
@@ -163,15 +205,24 @@ connectors:
 		return i.NumPending == 0 && i.NumAckPending == 0
 	}
 	for !settled() {
-		if ctx.Err() != nil {
-			_ = cmd.Process.Kill()
-			t.Fatal("backlog not drained after the kills")
+		select {
+		case err := <-p.exited:
+			t.Fatalf("bridge exited by itself: %v", err)
+		case <-ctx.Done():
+			_ = p.cmd.Process.Kill()
+			t.Fatalf("backlog not drained after the kills (%d stored at the org)", stored())
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Errorf("graceful stop after SIGTERM: %v", err)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Errorf("graceful stop after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Error("no exit within 30s of SIGTERM")
 	}
 
 	// Account for every event.

@@ -40,10 +40,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if isUsage(err) {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
-		if c, _, ferr := root.Find(args); ferr == nil && c != nil {
-			fmt.Fprintln(stderr)
-			fmt.Fprint(stderr, c.UsageString())
+		c, _, ferr := root.Find(args)
+		if ferr != nil || c == nil {
+			c = root
 		}
+		fmt.Fprintln(stderr)
+		fmt.Fprint(stderr, c.UsageString())
 		return 2
 	}
 	fmt.Fprintf(stderr, "Error: %v\n", err)

@@ -92,7 +92,8 @@ func serve(ctx context.Context, cfg *config.Config) error {
 		},
 		MaxEventBytes:   int(cfg.Delivery.MaxEventBytes),
 		Mappings:        defaults,
-		ShutdownTimeout: shutdownTimeout(cfg),
+		ShutdownTimeout: cfg.Delivery.ShutdownTimeout.Std(),
+		PinnedTTL:       cfg.Delivery.PinnedTTL.Std(),
 		Version:         version,
 		Metrics:         metrics,
 		Logger:          logger,
@@ -153,8 +154,6 @@ func serve(ctx context.Context, cfg *config.Config) error {
 	logger.Info("stopped")
 	return nil
 }
-
-func shutdownTimeout(*config.Config) time.Duration { return 30 * time.Second }
 
 // bridgeConnector turns a configured connector into the bridge's form.
 func bridgeConnector(cfg *config.Config, c config.Connector, defaults *transform.MappingSet) (bridge.Connector, error) {

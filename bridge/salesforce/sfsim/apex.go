@@ -114,6 +114,21 @@ func (c *call) publish() {
 	if !c.checkRequest(req, len(items)) {
 		return
 	}
+	if f := c.o.faults.requestFault(c.s, c.now, c.r.Method, items); f != nil {
+		c.fire(f)
+		status, code, msg := f.Status, f.ErrorCode, f.Message
+		if status == 0 {
+			status = http.StatusBadRequest
+		}
+		if code == "" {
+			code = "JSON_PARSER_ERROR"
+		}
+		if msg == "" {
+			msg = "Illegal value for primitive: externalContextId at [line:1, column:1]"
+		}
+		c.sfError(status, code, msg)
+		return
+	}
 	if f := c.o.faults.pick(c.s, c.now, c.ep, c.r.Method, KindApexError, KindLockRow); f != nil {
 		c.fire(f)
 		msg := f.Message

@@ -58,6 +58,12 @@ const (
 	// error (default FIELD_CUSTOM_VALIDATION_EXCEPTION); Probability, Count
 	// and the window apply per matching event.
 	KindItemError FaultKind = "item_error"
+	// KindRequestError rejects the whole request, after the body was parsed,
+	// with Status (default 400), ErrorCode (default JSON_PARSER_ERROR) and
+	// Message when any event of the batch matches Rule (every request when
+	// Rule is nil or has no Field): a "poison" event that makes the package
+	// refuse the batch, as the bridge's bisection expects.
+	KindRequestError FaultKind = "request_error"
 	// KindCommitThenFail stores the batch normally, then answers Status
 	// (default 503) or, with Then, resets or hangs the connection.
 	KindCommitThenFail FaultKind = "commit_then_fail"
@@ -355,6 +361,10 @@ func (f Fault) Validate() error {
 		if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
 			errs = append(errs, "status: must be 400-599")
 		}
+	case KindRequestError:
+		if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
+			errs = append(errs, "status: must be 400-599")
+		}
 	case KindCommitThenFail:
 		if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
 			errs = append(errs, "status: must be 400-599")
@@ -598,6 +608,33 @@ func (fs *faultSet) itemFault(s *Server, now time.Time, method string, e *eventI
 			continue
 		}
 		if a.fires(s, now) {
+			f := a.f
+			return &f
+		}
+	}
+	return nil
+}
+
+// requestFault returns the first request_error fault whose rule matches an
+// event of the batch and that fires.
+func (fs *faultSet) requestFault(s *Server, now time.Time, method string, items []eventItem) *Fault {
+	if fs.n.Load() == 0 {
+		return nil
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, a := range fs.l {
+		if a.f.Kind != KindRequestError || !targetMatches(a.f.Target, epEvent) || (a.f.Method != "" && a.f.Method != method) {
+			continue
+		}
+		hit := false
+		for i := range items {
+			if a.f.Rule.matches(&items[i]) {
+				hit = true
+				break
+			}
+		}
+		if hit && a.fires(s, now) {
 			f := a.f
 			return &f
 		}
