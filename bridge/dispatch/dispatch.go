@@ -317,6 +317,11 @@ func (d *Dispatcher) Submit(it *Item) <-chan Outcome {
 	it.done = make(chan Outcome, 1)
 	now := time.Now()
 	it.enqueued, it.lastTouch = now, now
+	if !it.Published.IsZero() && it.Published.Before(now) {
+		// Linger counts from when the event entered the stream, so that a
+		// partial batch waits at most Linger after publication.
+		it.enqueued = it.Published
+	}
 	d.mu.Lock()
 	l := d.lanes[it.Key]
 	if d.releasing() || d.draining {
