@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/term"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -16,7 +18,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/gentrack/gcis-bridge/bridge"
 	"github.com/gentrack/gcis-bridge/bridge/embednats"
@@ -135,6 +136,10 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	defer sim.Close()
 	for _, org := range orgs {
+		// A realistic org: 80–200 ms per request, and a validation rule.
+		if err := sim.SetFault(org.ID, sfsim.Fault{Kind: sfsim.KindLatency, Latency: &sfsim.Latency{Dist: "uniform", Min: 80 * time.Millisecond, Max: 200 * time.Millisecond}}); err != nil {
+			return err
+		}
 		if err := sim.SetFault(org.ID, demoRejectRule()); err != nil {
 			return err
 		}
@@ -187,7 +192,7 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}()
 
 	// Publish good synthetic events and a few bad ones.
-	gen, err := catalog.NewGenerator(catalog.GeneratorConfig{Seed: o.seed, Tenants: tenants, AccountsPerTenant: max(10, o.events/(8*o.tenants))})
+	gen, err := catalog.NewGenerator(catalog.GeneratorConfig{Seed: o.seed, Tenants: tenants, AccountsPerTenant: max(50, o.events/(3*o.tenants))})
 	if err != nil {
 		return err
 	}
@@ -211,15 +216,25 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "▸ published %d events\n", published)
 
 	// Wait until every event is settled.
 	deadline := time.Now().Add(o.timeout)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
+	tty := isTerminal(stderr)
+	lastLine := time.Time{}
 	for {
 		d, dl := tally.settled()
-		fmt.Fprintf(stderr, "\r▸ delivered %d, dead-lettered %d of %d   ", d, dl, published)
-		if d+dl >= published {
+		done := d+dl >= published
+		switch {
+		case tty:
+			fmt.Fprintf(stderr, "\r▸ delivered %d, dead-lettered %d of %d ", d, dl, published)
+		case done || time.Since(lastLine) >= time.Second:
+			fmt.Fprintf(stderr, "▸ delivered %d, dead-lettered %d of %d\n", d, dl, published)
+			lastLine = time.Now()
+		}
+		if done {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -233,7 +248,9 @@ func (o *demoOpts) run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintln(stderr)
+	if tty {
+		fmt.Fprintln(stderr)
+	}
 
 	// Cross-check with the simulator and the dead-letter stream.
 	atOrgs := 0
@@ -314,4 +331,9 @@ func (o *demoOpts) summary(w io.Writer, t *demoTally, published, atOrgs int, dlq
 	return ok
 }
 
-var _ = zap.NewNop
+// isTerminal reports whether w is a terminal (live progress redraws one
+// line there; elsewhere it prints a line a second).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

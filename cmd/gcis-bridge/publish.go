@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/time/rate"
 
@@ -160,10 +159,8 @@ func publishAll(ctx context.Context, nc *nats.Conn, next func() (pubEvent, bool,
 	if err != nil {
 		return 0, err
 	}
-	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("publishing"),
-		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("events"),
-		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-	defer bar.Finish()
+	bar := newProgress(w, total, "publishing", "events", isTerminal(w))
+	defer func() { _ = bar.Finish() }()
 	var lim *rate.Limiter
 	if perSec > 0 {
 		lim = rate.NewLimiter(rate.Limit(perSec), 1)
