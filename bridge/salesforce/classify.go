@@ -144,7 +144,9 @@ func looksHTML(b []byte) bool {
 // htmlTitle returns the text of the first <title> element (bounded).
 func htmlTitle(b []byte) string {
 	s := string(b[:min(len(b), 8192)])
-	ls := strings.ToLower(s)
+	// ASCII-only lowering keeps byte offsets aligned with s (strings.ToLower
+	// rewrites invalid UTF-8 and can change lengths).
+	ls := asciiLower(s)
 	i := strings.Index(ls, "<title")
 	if i < 0 {
 		return ""
@@ -163,6 +165,16 @@ func htmlTitle(b []byte) string {
 		t = t[:200]
 	}
 	return t
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 func trimSpace(b []byte) []byte {
