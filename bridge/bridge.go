@@ -225,6 +225,7 @@ func New(cfg Config) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge: router: %w", err)
 	}
+
 	b := &Bridge{
 		cfg:     cfg,
 		log:     cfg.Logger,

@@ -151,6 +151,9 @@ func (b *Bridge) RemoveConnector(ctx context.Context, id string) error {
 		return fmt.Errorf("bridge: no connector %s", id)
 	}
 	t.stop(ctx)
+	if m := b.cfg.Metrics; m != nil {
+		m.ForgetTenant(t.conn.Tenant)
+	}
 	return nil
 }
 
@@ -401,7 +404,16 @@ func (b *Bridge) ensureConsumer(ctx context.Context, t *tenant) (jetstream.Consu
 
 // handleMessage is the Watermill handler of one tenant: decode, map, hand
 // to the dispatcher, wait for the outcome.
-func (t *tenant) handleMessage(msg *message.Message) error {
+func (t *tenant) handleMessage(msg *message.Message) (err error) {
+	// A panic becomes an error (the router naks, JetStream redelivers)
+	// instead of taking every tenant down. (watermill's Recoverer
+	// middleware would do the same but brings two more modules.)
+	defer func() {
+		if r := recover(); r != nil {
+			t.log.Error("handler panic", zap.Any("panic", r), zap.Stack("stack"))
+			err = fmt.Errorf("handler panic: %v", r)
+		}
+	}()
 	b := t.b
 	d, ok := ReceivedFrom(msg.Context())
 	if !ok {
@@ -417,7 +429,7 @@ func (t *tenant) handleMessage(msg *message.Message) error {
 	}
 	defer d.Done()
 	var env *transform.Envelope
-	err := subjErr
+	err = subjErr
 	if err == nil {
 		env, err = transform.Decode(subj, msg.Payload, transform.DecodeOptions{MaxBytes: b.cfg.MaxEventBytes})
 	}
