@@ -163,6 +163,13 @@ func TestEventOutcomes(t *testing.T) {
 		seq := h.publish(subj, body, "schema2-1")
 		checkDLQ(t, dlqFor(t, seq), seq, subj, "unsupported", body)
 	})
+	t.Run("unsupported/unknown source", func(t *testing.T) {
+		_, body := event("acme", "sap-1", "00000101", 1)
+		body = bytes.Replace(body, []byte(`"source":"junifer"`), []byte(`"source":"sap"`), 1)
+		subj := "gcis.events.acme.sap.bill-accepted"
+		seq := h.publish(subj, body, "sap-1")
+		checkDLQ(t, dlqFor(t, seq), seq, subj, "unsupported", body)
+	})
 	t.Run("unmapped/no mapping for the type", func(t *testing.T) {
 		_, body := event("acme", "unmapped-1", "00000101", 1)
 		body = bytes.Replace(body, []byte(`"eventType":"bill-accepted"`), []byte(`"eventType":"meter-reading-accepted"`), 1)
