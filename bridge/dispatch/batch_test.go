@@ -18,7 +18,7 @@ import (
 func TestBatchLimits(t *testing.T) {
 	t.Parallel()
 	evLen := len(event("ev-01", "k-01")) // every event of this test has this size
-	const overhead = 128                  // the dispatcher's envelope allowance
+	const overhead = 128                 // the dispatcher's envelope allowance
 	tests := []struct {
 		name     string
 		edit     func(*dispatch.Config)
@@ -33,9 +33,9 @@ func TestBatchLimits(t *testing.T) {
 			n:    12, full: []int{5, 5}, rest: 2,
 		},
 		{
-			name:     "bytes",
-			edit:     func(c *dispatch.Config) { c.BatchMaxBytes = overhead + 3*(evLen+1) },
-			n:        7, full: []int{3, 3}, rest: 1,
+			name: "bytes",
+			edit: func(c *dispatch.Config) { c.BatchMaxBytes = overhead + 3*(evLen+1) },
+			n:    7, full: []int{3, 3}, rest: 1,
 			maxBytes: overhead + 3*(evLen+1),
 		},
 	}
