@@ -83,6 +83,10 @@ type tenant struct {
 	handle *message.Handler
 	log    *zap.Logger
 
+	// ctl serializes holds, probes and resumes; gen numbers them.
+	ctl sync.Mutex
+	gen uint64
+
 	mu         sync.Mutex
 	holdReason string
 	holdSince  time.Time
@@ -555,8 +559,15 @@ func (t *tenant) writeDeadLetterCtx(ctx context.Context, d *Received, info deadl
 // released messages are not redelivered during the hold), then the
 // dispatcher lets go of what it owns, and (unless an operator paused it)
 // the connector is probed until it recovers.
+//
+// Holds, probes and resumes are serialized by t.ctl and numbered by
+// t.gen: a probe loop of an earlier hold can never pause the consumer
+// after a later resume.
 func (t *tenant) hold(ctx context.Context, reason string, cause error) {
 	b := t.b
+	t.ctl.Lock()
+	t.gen++
+	gen := t.gen
 	t.mu.Lock()
 	if t.probeStop != nil {
 		t.probeStop()
@@ -582,6 +593,15 @@ func (t *tenant) hold(ctx context.Context, reason string, cause error) {
 		t.pauseConsumer(ctx, time.Now().Add(first+time.Minute))
 	}
 	t.disp.Hold(reason)
+	var pctx context.Context
+	if !operator {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithCancel(context.Background())
+		t.mu.Lock()
+		t.probeStop = cancel
+		t.mu.Unlock()
+	}
+	t.ctl.Unlock()
 	if m := b.cfg.Metrics; m != nil {
 		m.SetHolding(t.conn.Tenant, reason)
 	}
@@ -592,12 +612,8 @@ func (t *tenant) hold(ctx context.Context, reason string, cause error) {
 		t.log.Info("connector paused by operator")
 		return
 	}
-	pctx, cancel := context.WithCancel(context.Background())
-	t.mu.Lock()
-	t.probeStop = cancel
-	t.mu.Unlock()
 	t.log.Warn("holding connector", zap.String("reason", reason), zap.Duration("first_probe_in", first), zap.Error(cause))
-	go t.probeLoop(pctx, first)
+	go t.probeLoop(pctx, gen, first)
 }
 
 func (t *tenant) pauseConsumer(ctx context.Context, until time.Time) {
@@ -609,15 +625,24 @@ func (t *tenant) pauseConsumer(ctx context.Context, until time.Time) {
 }
 
 // probeLoop probes the held connector with doubling delays and resumes the
-// tenant once the probe succeeds.
-func (t *tenant) probeLoop(ctx context.Context, delay time.Duration) {
+// tenant once the probe succeeds. It stops when the hold of generation gen
+// is superseded.
+func (t *tenant) probeLoop(ctx context.Context, gen uint64, delay time.Duration) {
 	const margin = time.Minute
 	for {
 		next := time.Now().Add(delay)
+		t.ctl.Lock()
+		if gen != t.gen || ctx.Err() != nil {
+			t.ctl.Unlock()
+			return
+		}
 		t.mu.Lock()
 		t.nextProbe = next
 		t.mu.Unlock()
+		// Extend the pause past the next probe: if this replica dies, the
+		// consumer resumes by itself and another replica takes over.
 		t.pauseConsumer(ctx, next.Add(margin))
+		t.ctl.Unlock()
 		select {
 		case <-ctx.Done():
 			return
@@ -631,25 +656,34 @@ func (t *tenant) probeLoop(ctx context.Context, delay time.Duration) {
 		}
 		if err == nil {
 			t.log.Info("probe succeeded: resuming connector")
-			if rerr := t.resume(ctx); rerr != nil {
+			if rerr := t.resumeGen(ctx, gen); rerr != nil {
 				t.log.Warn("resume", zap.Error(rerr))
 			}
 			return
 		}
 		t.setLastError(err)
-		t.log.Warn("probe failed", zap.Error(err), zap.Duration("next_probe_in", min(delay*2, t.b.cfg.Probe.Max)))
 		delay = min(delay*2, t.b.cfg.Probe.Max)
+		t.log.Warn("probe failed", zap.Error(err), zap.Duration("next_probe_in", delay))
 	}
 }
 
-// resume ends a hold: the dispatcher accepts events again and the consumer
-// is resumed.
-func (t *tenant) resume(ctx context.Context) error {
+// resume ends a hold at once (operator request).
+func (t *tenant) resume(ctx context.Context) error { return t.resumeGen(ctx, 0) }
+
+// resumeGen ends the hold of generation gen (0: whatever hold there is):
+// the dispatcher accepts events again, then the consumer is resumed.
+func (t *tenant) resumeGen(ctx context.Context, gen uint64) error {
+	t.ctl.Lock()
+	defer t.ctl.Unlock()
+	if gen != 0 && gen != t.gen {
+		return nil // superseded by a later hold or resume
+	}
 	t.mu.Lock()
 	if t.conn.Paused {
 		t.mu.Unlock()
 		return errors.New("connector is paused by an operator")
 	}
+	t.gen++
 	prev := t.holdReason
 	t.holdReason = ""
 	t.holdSince = time.Time{}

@@ -92,6 +92,9 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.DeadLetters != nil {
 		(&DeadLetterAPI{Store: s.cfg.DeadLetters, Logger: s.log}).Routes(mux)
 	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path, nil)
+	})
 	return s.guard(mux)
 }
 
@@ -170,7 +173,11 @@ func (s *Server) Addr() string {
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
 func (s *Server) listConnectors(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"connectors": s.cfg.Runtime.Statuses()})
+	sts := s.cfg.Runtime.Statuses()
+	if sts == nil {
+		sts = []bridge.Status{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connectors": sts})
 }
 
 func (s *Server) getConnector(w http.ResponseWriter, r *http.Request) {

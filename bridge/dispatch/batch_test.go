@@ -18,7 +18,7 @@ import (
 func TestBatchLimits(t *testing.T) {
 	t.Parallel()
 	evLen := len(event("ev-01", "k-01")) // every event of this test has this size
-	const overhead = 128                 // the dispatcher's envelope allowance
+	overhead := 128 + len(connectorID)   // the dispatcher's envelope allowance
 	tests := []struct {
 		name     string
 		edit     func(*dispatch.Config)

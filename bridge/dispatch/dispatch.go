@@ -52,7 +52,7 @@ func (b Backoff) Delay(attempt int) time.Duration {
 	if b.Jitter > 0 {
 		d *= 1 + b.Jitter*(2*rand.Float64()-1)
 	}
-	return time.Duration(d)
+	return time.Duration(min(d, float64(b.Max)))
 }
 
 // Failure describes why an event goes to the dead-letter stream.
@@ -230,6 +230,9 @@ func (c *Config) setDefaults() {
 // Validate reports a configuration that cannot work.
 func (c *Config) Validate() error {
 	var errs []error
+	if c.ConnectorID == "" {
+		errs = append(errs, errors.New("dispatch: ConnectorID is required"))
+	}
 	if c.Sender == nil {
 		errs = append(errs, errors.New("dispatch: Sender is required"))
 	}
@@ -250,7 +253,9 @@ type lane struct {
 	queued    bool // in the ready queue
 }
 
-// batchOverhead approximates the request envelope around the events.
+// batchOverhead bounds the request envelope around the events
+// ({"schemaVersion":"2.0","connectorId":…,"batchId":<ULID>,"events":[…]})
+// without the connector id.
 const batchOverhead = 128
 
 // Dispatcher delivers one tenant's events. Create it with New, feed it with
@@ -277,8 +282,12 @@ type Dispatcher struct {
 	letGo       bool   // held items are released (the caller paused the consumer)
 	draining    bool
 	stopped     bool
-	single400   string // signature of the last single-event 400
-	single400N  int
+	// Schema-refusal detection (reset by any successful request):
+	// single400/single400N count consecutive single-event 400s with one
+	// signature; schemaSig is the signature the tenant was held for.
+	single400  string
+	single400N int
+	schemaSig  string
 
 	wake    chan struct{}
 	reqCtx  context.Context
@@ -325,9 +334,9 @@ func (d *Dispatcher) Submit(it *Item) <-chan Outcome {
 	d.mu.Lock()
 	l := d.lanes[it.Key]
 	if d.releasing() || d.draining {
-		if l != nil && l.inflight > 0 {
-			// Released after the earlier events of its key, when their
-			// request settles.
+		if l != nil && (l.inflight > 0 || len(l.pending) > 0) {
+			// Released after the earlier events of its key (when their
+			// request settles, or when the drain ends).
 			d.owned[it] = struct{}{}
 			l.pending = append(l.pending, it)
 		} else {
@@ -389,7 +398,6 @@ func (d *Dispatcher) releasing() bool {
 func (d *Dispatcher) Resume() {
 	d.mu.Lock()
 	d.held, d.letGo = "", false
-	d.single400, d.single400N = "", 0
 	d.mu.Unlock()
 	d.signal()
 }
@@ -510,7 +518,7 @@ func (d *Dispatcher) loop() {
 		var batches [][]*Item
 		for d.held == "" && !d.stopped && d.readyItems > 0 && d.inFlight < d.maxInFlight {
 			due := d.readySince.Add(d.cfg.Linger)
-			full := d.readyItems >= d.batchMax || d.readyBytes+batchOverhead >= d.cfg.BatchMaxBytes
+			full := d.readyItems >= d.batchMax || d.readyBytes+batchOverhead+len(d.cfg.ConnectorID) >= d.cfg.BatchMaxBytes
 			if d.slow {
 				if gap := d.lastSend.Add(d.cfg.SlowInterval); now.Before(gap) {
 					if gap.Before(next) {
@@ -574,7 +582,7 @@ func (d *Dispatcher) loop() {
 // up to KeyBatchMax events of each, until the batch is full.
 func (d *Dispatcher) takeLocked(now time.Time) []*Item {
 	var batch []*Item
-	size := batchOverhead
+	size := batchOverhead + len(d.cfg.ConnectorID)
 	full := false
 	for len(d.ready) > 0 && !full {
 		l := d.ready[0]
@@ -659,6 +667,9 @@ func (d *Dispatcher) attempt(items []*Item, top bool) ([]verdict, *holdSignal) {
 		d.observe("ok", elapsed, len(items))
 		d.usage(res.Usage)
 		d.adapt(nil)
+		d.mu.Lock()
+		d.single400, d.single400N, d.schemaSig = "", 0, ""
+		d.mu.Unlock()
 		for i, r := range res.Results {
 			switch r.Status {
 			case "created", "duplicate":
@@ -682,12 +693,18 @@ func (d *Dispatcher) attempt(items []*Item, top bool) ([]verdict, *holdSignal) {
 	if !errors.As(err, &se) {
 		se = &salesforce.Error{Class: class, Op: "publish", Message: err.Error()}
 	}
-	if class == "" || d.reqCtx.Err() != nil {
+	if d.reqCtx.Err() != nil {
 		// Cancelled by our shutdown: let go.
 		for i := range vs {
 			vs[i] = verdict{released: true}
 		}
 		return vs, nil
+	}
+	if class == "" {
+		// Our own RequestTimeout ran out (the client reports the caller's
+		// deadline as no failure): a timeout, transient (salesforce.md §3).
+		class = salesforce.ClassTransient
+		se = &salesforce.Error{Class: class, Op: "publish", Message: "no response within " + d.cfg.RequestTimeout.String(), Err: err}
 	}
 	d.observe(string(class), elapsed, len(items))
 	switch class {
@@ -704,10 +721,16 @@ func (d *Dispatcher) attempt(items []*Item, top bool) ([]verdict, *holdSignal) {
 			}
 			vs = append(left, right...)
 			if top && allSame400(vs) {
+				d.mu.Lock()
+				d.schemaSig = se.Code + "|" + se.Message
+				d.mu.Unlock()
 				return releasedAll(len(items)), &holdSignal{reason: "schema", err: err}
 			}
 			return vs, nil
 		}
+		// One event refused: a poison event, unless the package refuses
+		// everything (the same error as the one the tenant was held for,
+		// or three single events in a row with no success between).
 		sig := se.Code + "|" + se.Message
 		d.mu.Lock()
 		if sig == d.single400 {
@@ -715,9 +738,12 @@ func (d *Dispatcher) attempt(items []*Item, top bool) ([]verdict, *holdSignal) {
 		} else {
 			d.single400, d.single400N = sig, 1
 		}
-		n := d.single400N
+		schema := sig == d.schemaSig || d.single400N >= 3
+		if top && schema {
+			d.schemaSig = sig
+		}
 		d.mu.Unlock()
-		if top && n >= 3 {
+		if top && schema {
 			return releasedAll(1), &holdSignal{reason: "schema", err: err}
 		}
 		vs[0] = verdict{kind: DeadLettered, failure: &Failure{Class: "rejected", Reason: "request rejected by Salesforce: " + se.Code + ": " + se.Message, ErrorCode: se.Code, HTTPStatus: se.HTTPStatus}}
@@ -955,7 +981,9 @@ func (d *Dispatcher) writeDeadLetter(it *Item, f Failure) error {
 		if err == nil {
 			return nil
 		}
-		time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		if attempt < 3 {
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
 	}
 	return err
 }
