@@ -73,6 +73,15 @@ func TestDLQReplayKill9(t *testing.T) {
 		if futures[i], err = js.PublishMsgAsync(msg, jetstream.WithExpectStream("GCIS_DLQ")); err != nil {
 			t.Fatal(err)
 		}
+		if i%1000 == 999 {
+			// Bound what is outstanding: a loaded machine otherwise stalls
+			// the async publisher (at most 4,000 pending by default).
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				t.Fatal("dead letters not acknowledged in time")
+			}
+		}
 	}
 	dlqSeqOf := make(map[string]uint64, n) // event id -> dead-letter sequence
 	for i, f := range futures {
