@@ -42,7 +42,7 @@ func publishBillingRun(b testing.TB, h *harness, tenant string, n int) {
 		if _, err := h.js.PublishMsgAsync(m); err != nil {
 			b.Fatal(err)
 		}
-		if i%5000 == 4999 {
+		if i%2000 == 1999 {
 			<-h.js.PublishAsyncComplete()
 		}
 	}

@@ -53,6 +53,13 @@ func publishSynthetic(t *testing.T, js jetstream.JetStream, n int) []string {
 		}
 		futures = append(futures, f)
 		ids = append(ids, e.MsgID)
+		if len(futures)%1000 == 0 {
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-time.After(30 * time.Second):
+				t.Fatal("publish timed out")
+			}
+		}
 	}
 	for _, f := range futures {
 		select {
