@@ -274,6 +274,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	// Watermill closes a router whose handlers have all stopped; the
+	// bridge must outlive its last connector being removed, so one
+	// handler that never receives anything stays for the bridge's life.
+	b.router.AddConsumerHandler("keepalive", "keepalive", idleSubscriber{}, func(*message.Message) error { return nil })
 	routerErr := make(chan error, 1)
 	go func() { routerErr <- b.router.Run(runCtx) }()
 	select {
@@ -424,3 +428,18 @@ func (b *Bridge) snapshot() []*tenant {
 	sort.Slice(ts, func(i, j int) bool { return ts[i].conn.ID < ts[j].conn.ID })
 	return ts
 }
+
+// idleSubscriber is a message.Subscriber that never delivers anything; its
+// channel closes when the subscription's context ends.
+type idleSubscriber struct{}
+
+func (idleSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *message.Message, error) {
+	ch := make(chan *message.Message)
+	go func() {
+		<-ctx.Done()
+		close(ch)
+	}()
+	return ch, nil
+}
+
+func (idleSubscriber) Close() error { return nil }

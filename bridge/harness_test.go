@@ -44,6 +44,7 @@ type harness struct {
 	holds     map[string][]string
 	latencies map[string][]time.Duration
 	requests  map[string]int
+	opts      harnessOpts
 }
 
 type harnessOpts struct {
@@ -87,6 +88,26 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	srv := httptest.NewServer(h.sim)
 	t.Cleanup(func() { h.sim.Close(); srv.Close() })
 	h.simURL = srv.URL
+	h.opts = o
+	h.startBridge()
+	return h
+}
+
+// restartHarness starts a new bridge on the same JetStream and simulator
+// (the first must be stopped), as a restarted process would.
+func restartHarness(t testing.TB, old *harness) *harness {
+	t.Helper()
+	h := &harness{t: t, ns: old.ns, nc: old.nc, js: old.js, sim: old.sim, simURL: old.simURL, opts: old.opts,
+		delivered: map[string]int{}, dead: map[string]int{}, holds: map[string][]string{},
+		latencies: map[string][]time.Duration{}, requests: map[string]int{}}
+	h.startBridge()
+	return h
+}
+
+// startBridge creates and runs a bridge with one connector per tenant.
+func (h *harness) startBridge() {
+	t, o := h.t, h.opts
+	var err error
 	logger := o.logger
 	if logger == nil {
 		logger = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
@@ -147,7 +168,6 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		t.Fatal("bridge did not start")
 	}
 	t.Cleanup(h.stop)
-	return h
 }
 
 func (h *harness) connector(tenant string, tweak func(*bridge.Delivery)) bridge.Connector {

@@ -233,7 +233,11 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		case <-ctx.Done():
 		case <-s.closing:
 		}
-		cc.Stop()
+		// Drain, not Stop: messages already pulled into the client's
+		// buffer still reach the handler (which settles them: delivered,
+		// or nak'd when the dispatcher is draining) instead of sitting
+		// unacknowledged on the server until AckWait.
+		cc.Drain()
 		<-cc.Closed()
 		drained := make(chan struct{})
 		go func() { outstanding.Wait(); close(drained) }()
