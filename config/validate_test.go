@@ -116,6 +116,10 @@ func TestConfig_Validate_rules(t *testing.T) {
 		{"ratio over 1", func(c *config.Config) { c.Delivery.LimitSlowdownRatio = 1.01 },
 			"delivery.limit_slowdown_ratio", "must be greater than 0 and at most 1, got 1.01"},
 		{"ratio 1", func(c *config.Config) { c.Delivery.LimitSlowdownRatio = 1 }, "", ""},
+		{"shutdown_timeout 0", func(c *config.Config) { c.Delivery.ShutdownTimeout = 0 }, "delivery.shutdown_timeout", "must be greater than 0, got 0s"},
+		{"pinned_ttl below 3s", func(c *config.Config) { c.Delivery.PinnedTTL = config.Duration(2 * time.Second) },
+			"delivery.pinned_ttl", "must be at least 3s, got 2s"},
+		{"pinned_ttl 3s", func(c *config.Config) { c.Delivery.PinnedTTL = config.Duration(3 * time.Second) }, "", ""},
 
 		// admin, public, metrics, log
 		{"admin listen no port", func(c *config.Config) { c.Admin.Listen = "localhost" },
@@ -181,6 +185,9 @@ func TestConfig_Validate_rules(t *testing.T) {
 			"connectors[0].login_url", "must not contain credentials"},
 		{"login url path", func(c *config.Config) { k0(c).LoginURL = "https://acme.my.salesforce.com/services/oauth2/token" },
 			"connectors[0].login_url", "must be the org's base URL, without a path (the bridge appends /services/oauth2/token)"},
+		{"login url path allowed for a simulator", func(c *config.Config) {
+			k0(c).LoginURL, k0(c).AllowInsecureHTTP = "http://sfsim:8443/orgs/acme", true
+		}, "", ""},
 		{"login url query", func(c *config.Config) { k0(c).LoginURL = "https://acme.my.salesforce.com?x=1" },
 			"connectors[0].login_url", "must not have a query or fragment"},
 		{"login url trailing slash", func(c *config.Config) { k0(c).LoginURL = "https://acme.my.salesforce.com/" }, "", ""},
