@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -39,7 +40,7 @@ exits 0. An invalid configuration exits 1 naming every bad key.`,
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cfg)
+			return serve(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML)")
@@ -47,8 +48,8 @@ exits 0. An invalid configuration exits 1 naming every bad key.`,
 }
 
 // serve is the composition root of the service.
-func serve(ctx context.Context, cfg *config.Config) error {
-	logger, err := telemetry.NewLogger(telemetry.LogConfig{Level: cfg.Log.Level, Format: cfg.Log.Format})
+func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
+	logger, err := telemetry.NewLogger(telemetry.LogConfig{Level: cfg.Log.Level, Format: cfg.Log.Format, Output: logOut})
 	if err != nil {
 		return err
 	}
