@@ -3,7 +3,8 @@
 #   make run     the demo: embedded JetStream + Salesforce simulator + bridge + sample events, ending in a summary
 #   make test    the whole suite (race detector, shuffled order): what CI runs
 #   make build   both binaries (gcis-bridge, sfsim) into bin/
-#   make bench   Go benchmarks (transform, dispatch, sfsim, delivery, dead-letter replay): prints tables, never pass/fail on time
+#   make bench   Go benchmarks: micro (transform, client, sfsim, config, logging) for the default time, end to end
+#                (delivery backlog/trickle/isolation, in-flight per consumer, 100k dead-letter replay) once each
 #   make fuzz    each fuzz target for FUZZTIME (default 10s)
 #   make fmt     fails when a file is not gofmt-formatted (prints the files)
 #   make vet     go vet
@@ -33,8 +34,13 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/gcis-bridge ./cmd/gcis-bridge
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/sfsim ./cmd/sfsim
 
+# Micro-benchmarks run for the default time; the end-to-end ones (a whole
+# bridge, 100,000 dead letters) run once each and report their own figures.
+BENCH_E2E := ./bridge ./bridge/deadletter
+
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list $(PKGS) | grep -v -e '/bridge$$' -e '/bridge/deadletter$$')
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(BENCH_E2E)
 
 # Each fuzz target runs alone (go test allows one -fuzz target per package run).
 fuzz:
