@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
 	"testing"
 	"time"
@@ -179,5 +180,56 @@ func BenchmarkIsolation(b *testing.B) {
 		b.ReportMetric(float64(base.Milliseconds()), "p99-ms-baseline")
 		b.ReportMetric(float64(faulty.Milliseconds()), "p99-ms-with-faults")
 		b.ReportMetric(float64(faulty)/float64(base), "ratio")
+	}
+}
+
+// BenchmarkManyTenants starts one connector per tenant for 1,000 tenants
+// (1,000 durable consumers and router handlers on one embedded JetStream),
+// publishes 5 events per tenant and waits until all are delivered.
+// Reports start-up time, delivery time and heap in use.
+func BenchmarkManyTenants(b *testing.B) {
+	const tenants, per = 1000, 5
+	for range b.N {
+		names := make([]string, tenants)
+		for i := range names {
+			names[i] = fmt.Sprintf("t%04d", i)
+		}
+		start := time.Now()
+		h := newHarness(b, harnessOpts{tenants: names, logger: zap.NewNop()})
+		started := time.Since(start)
+		start = time.Now()
+		for _, t := range names {
+			for j := range per {
+				id := fmt.Sprintf("many-%s-%d", t, j)
+				subj, body := event(t, id, fmt.Sprintf("%08d", j), j)
+				m := nats.NewMsg(subj)
+				m.Data = body
+				m.Header.Set(jetstream.MsgIDHeader, id)
+				if _, err := h.js.PublishMsgAsync(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if t[len(t)-2:] == "99" {
+				<-h.js.PublishAsyncComplete()
+			}
+		}
+		<-h.js.PublishAsyncComplete()
+		h.waitFor(5*time.Minute, "every tenant delivered", func() bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			total := 0
+			for _, n := range h.delivered {
+				total += n
+			}
+			return total >= tenants*per
+		})
+		delivered := time.Since(start)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(started.Seconds(), "start-s")
+		b.ReportMetric(delivered.Seconds(), "deliver-s")
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
+		b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
+		h.stop()
 	}
 }

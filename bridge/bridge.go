@@ -34,10 +34,12 @@ type Streams struct {
 	EventsSubjects   []string      // default gcis.events.>
 	EventsReplicas   int           // default 1
 	EventsMaxAge     time.Duration // default 7 days
+	EventsDuplicates time.Duration // duplicate window, default 2 min
 	DeadLetter       string        // default GCIS_DLQ
 	DeadLetterSubj   []string      // default gcis.dlq.>
 	DeadLetterRepl   int           // default 1
 	DeadLetterMaxAge time.Duration // default 30 days
+	DeadLetterDups   time.Duration // duplicate window, default 1 h
 }
 
 // Delivery holds the delivery settings of one connector.
@@ -140,6 +142,12 @@ func (c *Config) setDefaults() {
 	}
 	if s.DeadLetterMaxAge <= 0 {
 		s.DeadLetterMaxAge = 30 * 24 * time.Hour
+	}
+	if s.EventsDuplicates <= 0 {
+		s.EventsDuplicates = 2 * time.Minute
+	}
+	if s.DeadLetterDups <= 0 {
+		s.DeadLetterDups = time.Hour
 	}
 	if c.EventsPrefix == "" {
 		c.EventsPrefix = "gcis.events"
@@ -364,7 +372,7 @@ func (b *Bridge) ensureStreams(ctx context.Context) error {
 	defer cancel()
 	created, err := deadletter.EnsureStream(cctx, b.js, jetstream.StreamConfig{
 		Name: s.Events, Subjects: s.EventsSubjects, Storage: jetstream.FileStorage,
-		Retention: jetstream.LimitsPolicy, MaxAge: s.EventsMaxAge, Duplicates: 2 * time.Minute, Replicas: s.EventsReplicas,
+		Retention: jetstream.LimitsPolicy, MaxAge: s.EventsMaxAge, Duplicates: s.EventsDuplicates, Replicas: s.EventsReplicas,
 	})
 	if err != nil {
 		return fmt.Errorf("bridge: ensure stream %s: %w", s.Events, err)
@@ -374,7 +382,7 @@ func (b *Bridge) ensureStreams(ctx context.Context) error {
 	}
 	if _, err := deadletter.EnsureStream(cctx, b.js, jetstream.StreamConfig{
 		Name: s.DeadLetter, Subjects: s.DeadLetterSubj, Storage: jetstream.FileStorage,
-		Retention: jetstream.LimitsPolicy, MaxAge: s.DeadLetterMaxAge, Duplicates: time.Hour, Replicas: s.DeadLetterRepl,
+		Retention: jetstream.LimitsPolicy, MaxAge: s.DeadLetterMaxAge, Duplicates: s.DeadLetterDups, Replicas: s.DeadLetterRepl,
 	}); err != nil {
 		return fmt.Errorf("bridge: ensure stream %s: %w", s.DeadLetter, err)
 	}

@@ -88,8 +88,10 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	b, err := bridge.New(bridge.Config{
 		Conn: nc,
 		Streams: bridge.Streams{
-			Events: s.Events.Name, EventsSubjects: s.Events.Subjects, EventsReplicas: s.Events.Replicas, EventsMaxAge: s.Events.MaxAge.Std(),
-			DeadLetter: s.DeadLetter.Name, DeadLetterSubj: s.DeadLetter.Subjects, DeadLetterRepl: s.DeadLetter.Replicas, DeadLetterMaxAge: s.DeadLetter.MaxAge.Std(),
+			Events: s.Events.Name, EventsSubjects: s.Events.Subjects, EventsReplicas: s.Events.Replicas,
+			EventsMaxAge: s.Events.MaxAge.Std(), EventsDuplicates: s.Events.DuplicateWindow.Std(),
+			DeadLetter: s.DeadLetter.Name, DeadLetterSubj: s.DeadLetter.Subjects, DeadLetterRepl: s.DeadLetter.Replicas,
+			DeadLetterMaxAge: s.DeadLetter.MaxAge.Std(), DeadLetterDups: s.DeadLetter.DuplicateWindow.Std(),
 		},
 		MaxEventBytes:   int(cfg.Delivery.MaxEventBytes),
 		Mappings:        defaults,
