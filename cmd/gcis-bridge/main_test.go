@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/gentrack/gcis-bridge/config"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,6 +128,25 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{"published", "delivered", "dead-lettered", "invalid", "unsupported", "unmapped", "rejected", "events per call", "p50 / p99", "every event accounted for"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestShippedConfigsAreValid: the configuration files shipped for staging
+// and as an example load and validate (with the example's variables set).
+func TestShippedConfigsAreValid(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "secrets.key")
+	if err := os.WriteFile(key, []byte("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GCIS_SECRET_KEY_FILE", key)
+	t.Setenv("GCIS_ADMIN_TOKEN", "an-admin-token-of-at-least-32-characters")
+	t.Setenv("ACME_SF_CONSUMER_KEY", "3MVG9acmeKey")
+	t.Setenv("ACME_SF_CONSUMER_SECRET", "acme-secret")
+	t.Setenv("ACME_JUNIFER_APIKEY", "junifer-key")
+	for _, path := range []string{"../../deploy/staging/config.yaml", "../../deploy/config/gcis-bridge.example.yaml"} {
+		if _, err := config.Load(path); err != nil {
+			t.Errorf("%s: %v", path, err)
 		}
 	}
 }
