@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/gentrack/gcis-bridge/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gentrack/gcis-bridge/config"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
