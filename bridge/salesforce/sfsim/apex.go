@@ -205,6 +205,7 @@ func (c *call) process(batchID string, items []eventItem) []itemResult {
 		firstIndex[e.SourceEventID] = i
 	}
 	var created, dups, rejected int
+	storedAt := c.s.cfg.Now() // after any injected latency: when the org has them
 	o.storeMu.Lock()
 	for i := range items {
 		r := &results[i]
@@ -228,7 +229,7 @@ func (c *call) process(batchID string, items []eventItem) []itemResult {
 		o.nextRecord++
 		id := o.ident.recordID(recordKeyPrefix, o.nextRecord)
 		o.byKey[e.SourceEventID] = id
-		o.events = append(o.events, storedEvent{raw: e.raw, id: id, batchID: batchID, received: c.now})
+		o.events = append(o.events, storedEvent{raw: e.raw, id: id, batchID: batchID, received: storedAt})
 		r.Status, r.ID = "created", id
 		created++
 	}
