@@ -116,3 +116,29 @@ mappings:
 		t.Fatalf("globex (defaults) got %+v", def)
 	}
 }
+
+// TestOperatorPauseSurvivesRestart: an operator pause is kept by a
+// restarted bridge (it lives in the consumer's persisted pause), and only
+// an explicit resume ends it.
+func TestOperatorPauseSurvivesRestart(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	if err := h.b.Pause(context.Background(), "c-acme"); err != nil {
+		t.Fatal(err)
+	}
+	h.stop()
+	h2 := restartHarness(t, h)
+	st, _ := h2.b.Status("c-acme")
+	if st.State != "paused" {
+		t.Fatalf("state after restart = %q, want paused", st.State)
+	}
+	subj, body := event("acme", "after-restart", "00000101", 1)
+	h2.publish(subj, body, "after-restart")
+	time.Sleep(300 * time.Millisecond)
+	if evs, _ := h2.orgEvents("acme"); len(evs) != 0 {
+		t.Fatalf("delivered %d events while paused", len(evs))
+	}
+	if err := h2.b.Resume(context.Background(), "c-acme"); err != nil {
+		t.Fatal(err)
+	}
+	h2.waitOrgCount("acme", 1, 15*time.Second)
+}

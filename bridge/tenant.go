@@ -309,6 +309,13 @@ func (t *tenant) observer() dispatch.Observer {
 	}
 }
 
+// An operator pause pauses the consumer for operatorPause; at start, a
+// consumer paused beyond operatorPauseHorizon is taken as operator-paused.
+const (
+	operatorPause        = 100 * 365 * 24 * time.Hour
+	operatorPauseHorizon = 10 * 365 * 24 * time.Hour
+)
+
 // startTenant ensures the tenant's durable consumer and adds its handler to
 // the router.
 func (b *Bridge) startTenant(ctx context.Context, t *tenant) error {
@@ -316,7 +323,14 @@ func (b *Bridge) startTenant(ctx context.Context, t *tenant) error {
 	if err != nil {
 		return err
 	}
-	_ = cons
+	// An operator pause outlives restarts: it is the consumer's own pause
+	// (persisted by JetStream) with a deadline far in the future, unlike a
+	// hold's pause, which ends shortly after the next probe.
+	if ci := cons.CachedInfo(); ci != nil && ci.Paused && ci.Config.PauseUntil != nil && time.Until(*ci.Config.PauseUntil) > operatorPauseHorizon {
+		t.mu.Lock()
+		t.conn.Paused = true
+		t.mu.Unlock()
+	}
 	sub, err := NewSubscriber(SubscriberConfig{
 		JetStream:       b.js,
 		Stream:          b.cfg.Streams.Events,
@@ -588,7 +602,7 @@ func (t *tenant) hold(ctx context.Context, reason string, cause error) {
 		first = b.cfg.Probe.LimitInitial
 	}
 	if operator {
-		t.pauseConsumer(ctx, time.Now().AddDate(100, 0, 0))
+		t.pauseConsumer(ctx, time.Now().Add(operatorPause))
 	} else {
 		t.pauseConsumer(ctx, time.Now().Add(first+time.Minute))
 	}
