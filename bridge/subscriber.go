@@ -209,7 +209,13 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		jetstream.PullMaxMessages(s.cfg.PullMaxMessages),
 		jetstream.PullExpiry(s.cfg.PullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+			switch {
+			case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+				// Someone deleted the tenant's consumer: nothing flows
+				// until the connector is set again (which recreates it).
+				s.cfg.Logger.Error("consumer gone: the connector receives nothing until it is set again", err, watermill.LogFields{"consumer": topic})
+			case errors.Is(err, jetstream.ErrNoHeartbeat):
+			default:
 				s.cfg.Logger.Debug("consume", watermill.LogFields{"consumer": topic, "error": err.Error()})
 			}
 		}),
