@@ -205,6 +205,22 @@ func (b *Bridge) Statuses() []Status {
 	return out
 }
 
+// Mappings returns the effective mapping set of a connector (its own
+// overrides over the defaults), or the defaults for id "".
+func (b *Bridge) Mappings(id string) (*transform.MappingSet, bool) {
+	if id == "" {
+		return b.cfg.Mappings, true
+	}
+	t := b.tenant(id)
+	if t == nil {
+		return nil, false
+	}
+	if t.conn.Mappings != nil {
+		return t.conn.Mappings, true
+	}
+	return b.cfg.Mappings, true
+}
+
 // TestConnection runs the connector's Test Connection check.
 func (b *Bridge) TestConnection(ctx context.Context, id string) (salesforce.Report, error) {
 	t := b.tenant(id)

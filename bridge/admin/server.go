@@ -19,6 +19,7 @@ import (
 	"github.com/gentrack/gcis-bridge/bridge"
 	"github.com/gentrack/gcis-bridge/bridge/deadletter"
 	"github.com/gentrack/gcis-bridge/bridge/salesforce"
+	"github.com/gentrack/gcis-bridge/transform"
 )
 
 // Runtime is what the admin API needs of the running bridge.
@@ -28,6 +29,8 @@ type Runtime interface {
 	Pause(ctx context.Context, id string) error
 	Resume(ctx context.Context, id string) error
 	TestConnection(ctx context.Context, id string) (salesforce.Report, error)
+	// Mappings returns a connector's effective mappings ("" = defaults).
+	Mappings(id string) (*transform.MappingSet, bool)
 }
 
 // Config configures the admin server.
@@ -89,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/connectors/{id}/test", s.testConnector)
 	mux.HandleFunc("POST /api/v1/connectors/{id}/pause", s.pauseConnector)
 	mux.HandleFunc("POST /api/v1/connectors/{id}/resume", s.resumeConnector)
+	mux.HandleFunc("GET /api/v1/mappings", s.getMappings)
 	if s.cfg.DeadLetters != nil {
 		(&DeadLetterAPI{Store: s.cfg.DeadLetters, Logger: s.log}).Routes(mux)
 	}
@@ -235,6 +239,22 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request, fn func(context
 	s.log.Info("connector "+what, zap.String("connector", id), zap.String("caller", CallerFrom(r.Context())))
 	st, _ := s.cfg.Runtime.Status(id)
 	writeJSON(w, http.StatusOK, st)
+}
+
+// getMappings serves the effective mappings, of one connector with
+// ?connector=ID, else the defaults.
+func (s *Server) getMappings(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("connector")
+	set, ok := s.cfg.Runtime.Mappings(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "no connector "+id, map[string]string{"connector": "unknown connector"})
+		return
+	}
+	all := set.All()
+	if all == nil {
+		all = []*transform.Mapping{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connector": id, "mappings": all})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/gentrack/gcis-bridge/bridge"
 	"github.com/gentrack/gcis-bridge/bridge/salesforce"
+	"github.com/gentrack/gcis-bridge/transform"
+	"github.com/gentrack/gcis-bridge/transform/catalog"
 )
 
 const testToken = "admin-test-token-0123456789abcdefXYZ" // 36 characters
@@ -104,6 +106,35 @@ func (r *recRuntime) TestConnection(ctx context.Context, id string) (salesforce.
 		return salesforce.Report{}, errors.New("no deadline on the Test Connection context")
 	}
 	return r.report, r.testErr
+}
+
+// Mappings serves the catalogue defaults, and for "custom-prod" a set with
+// one override.
+func (r *recRuntime) Mappings(id string) (*transform.MappingSet, bool) {
+	switch id {
+	case "":
+		return catalog.DefaultMappings(), true
+	case "custom-prod":
+		over, err := transform.ParseMappings("custom.yaml", []byte(`
+mappings:
+  - source: junifer
+    eventType: bill-accepted
+    target: { eventType: Invoice, eventSubtype: Issued, eventContext: Account }
+    externalContextId: $.accountNumber
+`))
+		if err != nil {
+			panic(err)
+		}
+		return catalog.DefaultMappings().With(over), true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, st := range r.statuses {
+		if st.ConnectorID == id {
+			return catalog.DefaultMappings(), true
+		}
+	}
+	return nil, false
 }
 
 // adminServer is a started admin server on 127.0.0.1:0.
@@ -458,6 +489,46 @@ func TestServerControl(t *testing.T) {
 		}
 		wantError(t, a.authed(t, "POST", "/api/v1/connectors/acme-prod/test"), http.StatusInternalServerError, "internal")
 	})
+}
+
+func TestServerMappings(t *testing.T) {
+	a := startAdmin(t, newRecRuntime("acme-prod"))
+	type mapping struct {
+		Source, EventType string
+		Target            struct{ EventType string }
+	}
+	get := func(path string) (int, []mapping) {
+		r := a.authed(t, "GET", path)
+		var body struct{ Mappings []mapping }
+		if r.status == http.StatusOK {
+			if err := json.Unmarshal(r.body, &body); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		return r.status, body.Mappings
+	}
+	code, def := get("/api/v1/mappings")
+	if code != http.StatusOK || len(def) != 22 {
+		t.Fatalf("defaults: %d, %d mappings, want 22", code, len(def))
+	}
+	target := func(ms []mapping) string {
+		for _, m := range ms {
+			if m.Source == "junifer" && m.EventType == "bill-accepted" {
+				return m.Target.EventType
+			}
+		}
+		return ""
+	}
+	if got := target(def); got != "Bill" {
+		t.Fatalf("default junifer bill-accepted target %q, want Bill", got)
+	}
+	code, custom := get("/api/v1/mappings?connector=custom-prod")
+	if code != http.StatusOK || len(custom) != 22 || target(custom) != "Invoice" {
+		t.Fatalf("custom: %d, %d mappings, target %q", code, len(custom), target(custom))
+	}
+	if code, _ := get("/api/v1/mappings?connector=nope"); code != http.StatusNotFound {
+		t.Fatalf("unknown connector: %d, want 404", code)
+	}
 }
 
 func TestServerShutdown(t *testing.T) {
