@@ -142,3 +142,19 @@ func TestOperatorPauseSurvivesRestart(t *testing.T) {
 	}
 	h2.waitOrgCount("acme", 1, 15*time.Second)
 }
+
+// TestTenantsSeenOnStream lists tenants from the stream, with and without
+// a connector.
+func TestTenantsSeenOnStream(t *testing.T) {
+	h := newHarness(t, harnessOpts{tenants: []string{"acme", "waiting"}, noConnector: map[string]bool{"waiting": true}})
+	h.publishN("acme", 3, []string{"00000101"}, "t")
+	h.publishN("waiting", 2, []string{"00000101"}, "t")
+	ts, err := h.b.Tenants(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 2 || ts[0].Tenant != "acme" || ts[0].Events != 3 || ts[0].Connector != "c-acme" ||
+		ts[1].Tenant != "waiting" || ts[1].Events != 2 || ts[1].Connector != "" {
+		t.Fatalf("tenants = %+v", ts)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -203,6 +204,48 @@ func (b *Bridge) Statuses() []Status {
 		out = append(out, t.status())
 	}
 	return out
+}
+
+// TenantInfo is one tenant seen on the event stream.
+type TenantInfo struct {
+	Tenant string `json:"tenant"`
+	// Events is how many events of the tenant the stream holds.
+	Events uint64 `json:"events"`
+	// Connector is the tenant's connector id, "" when it has none (its
+	// events wait in the stream).
+	Connector string `json:"connector,omitempty"`
+}
+
+// Tenants lists the tenants seen on the event stream (from the stream's
+// per-subject counts), with their connectors.
+func (b *Bridge) Tenants(ctx context.Context) ([]TenantInfo, error) {
+	st, err := b.js.Stream(ctx, b.cfg.Streams.Events)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", b.cfg.Streams.Events, err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(b.cfg.EventsPrefix+".>"))
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", b.cfg.Streams.Events, err)
+	}
+	counts := map[string]uint64{}
+	for subj, n := range info.State.Subjects {
+		if s, err := transform.ParseSubject(b.cfg.EventsPrefix, subj); err == nil {
+			counts[s.Tenant] += n
+		}
+	}
+	byTenant := map[string]string{}
+	for _, t := range b.snapshot() {
+		byTenant[t.conn.Tenant] = t.conn.ID
+		if _, ok := counts[t.conn.Tenant]; !ok {
+			counts[t.conn.Tenant] = 0
+		}
+	}
+	out := make([]TenantInfo, 0, len(counts))
+	for ten, n := range counts {
+		out = append(out, TenantInfo{Tenant: ten, Events: n, Connector: byTenant[ten]})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Tenant < out[j].Tenant })
+	return out, nil
 }
 
 // Mappings returns the effective mapping set of a connector (its own

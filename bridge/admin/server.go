@@ -29,6 +29,8 @@ type Runtime interface {
 	Pause(ctx context.Context, id string) error
 	Resume(ctx context.Context, id string) error
 	TestConnection(ctx context.Context, id string) (salesforce.Report, error)
+	// Tenants lists the tenants seen on the event stream.
+	Tenants(ctx context.Context) ([]bridge.TenantInfo, error)
 	// Mappings returns a connector's effective mappings ("" = defaults).
 	Mappings(id string) (*transform.MappingSet, bool)
 }
@@ -93,6 +95,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/connectors/{id}/pause", s.pauseConnector)
 	mux.HandleFunc("POST /api/v1/connectors/{id}/resume", s.resumeConnector)
 	mux.HandleFunc("GET /api/v1/mappings", s.getMappings)
+	mux.HandleFunc("GET /api/v1/tenants", s.listTenants)
 	if s.cfg.DeadLetters != nil {
 		(&DeadLetterAPI{Store: s.cfg.DeadLetters, Logger: s.log}).Routes(mux)
 	}
@@ -239,6 +242,21 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request, fn func(context
 	s.log.Info("connector "+what, zap.String("connector", id), zap.String("caller", CallerFrom(r.Context())))
 	st, _ := s.cfg.Runtime.Status(id)
 	writeJSON(w, http.StatusOK, st)
+}
+
+// listTenants serves the tenants seen on the event stream.
+func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	ts, err := s.cfg.Runtime.Tenants(ctx)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal", err.Error(), nil)
+		return
+	}
+	if ts == nil {
+		ts = []bridge.TenantInfo{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenants": ts})
 }
 
 // getMappings serves the effective mappings, of one connector with

@@ -108,6 +108,17 @@ func (r *recRuntime) TestConnection(ctx context.Context, id string) (salesforce.
 	return r.report, r.testErr
 }
 
+// Tenants lists one tenant per connector plus one without a connector.
+func (r *recRuntime) Tenants(context.Context) ([]bridge.TenantInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := []bridge.TenantInfo{{Tenant: "orphan", Events: 3}}
+	for _, st := range r.statuses {
+		out = append(out, bridge.TenantInfo{Tenant: st.Tenant, Events: 1, Connector: st.ConnectorID})
+	}
+	return out, nil
+}
+
 // Mappings serves the catalogue defaults, and for "custom-prod" a set with
 // one override.
 func (r *recRuntime) Mappings(id string) (*transform.MappingSet, bool) {
@@ -528,6 +539,18 @@ func TestServerMappings(t *testing.T) {
 	}
 	if code, _ := get("/api/v1/mappings?connector=nope"); code != http.StatusNotFound {
 		t.Fatalf("unknown connector: %d, want 404", code)
+	}
+}
+
+func TestServerTenants(t *testing.T) {
+	a := startAdmin(t, newRecRuntime("acme-prod"))
+	r := a.authed(t, "GET", "/api/v1/tenants")
+	var body struct{ Tenants []bridge.TenantInfo }
+	if err := json.Unmarshal(r.body, &body); r.status != http.StatusOK || err != nil {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if len(body.Tenants) != 2 || body.Tenants[0].Tenant != "orphan" || body.Tenants[0].Connector != "" || body.Tenants[1].Connector != "acme-prod" {
+		t.Fatalf("tenants %+v", body.Tenants)
 	}
 }
 
