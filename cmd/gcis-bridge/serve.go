@@ -67,7 +67,11 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		logger.Info("embedded JetStream running", zap.String("url", url), zap.String("store_dir", cfg.NATS.Embedded.StoreDir))
 	}
 	opts := []nats.Option{nats.Name("gcis-bridge"), nats.Timeout(5 * time.Second), nats.MaxReconnects(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { logger.Warn("NATS disconnected", zap.Error(err)) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: our own Close at shutdown
+				logger.Warn("NATS disconnected", zap.Error(err))
+			}
+		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { logger.Info("NATS reconnected", zap.String("url", c.ConnectedUrlRedacted())) }),
 	}
 	if cfg.NATS.CredsFile != "" {
