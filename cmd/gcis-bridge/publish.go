@@ -159,8 +159,11 @@ func publishAll(ctx context.Context, nc *nats.Conn, next func() (pubEvent, bool,
 	if err != nil {
 		return 0, err
 	}
-	bar := newProgress(w, total, "publishing", "events", isTerminal(w))
+	tty := isTerminal(w)
+	bar := newProgress(w, total, "publishing", "events", tty)
 	defer func() { _ = bar.Finish() }()
+	// Off a terminal (a log, a container), a progress line every 5 s.
+	lastLine := time.Now()
 	var lim *rate.Limiter
 	if perSec > 0 {
 		lim = rate.NewLimiter(rate.Limit(perSec), 1)
@@ -175,6 +178,14 @@ func publishAll(ctx context.Context, nc *nats.Conn, next func() (pubEvent, bool,
 			case <-f.Ok():
 				acked++
 				_ = bar.Add(1)
+				if !tty && time.Since(lastLine) >= 5*time.Second {
+					lastLine = time.Now()
+					if total > 0 {
+						fmt.Fprintf(w, "published %d of %d events\n", acked, total)
+					} else {
+						fmt.Fprintf(w, "published %d events\n", acked)
+					}
+				}
 			case err := <-f.Err():
 				return fmt.Errorf("publish %s: %w", f.Msg().Subject, err)
 			case <-ctx.Done():
