@@ -53,11 +53,15 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// TestServeBadConfigNamesEveryKey checks that a configuration with several
-// mistakes fails at start (exit 1) naming every bad key path.
-func TestServeBadConfigNamesEveryKey(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bad.yaml")
-	bad := `
+// TestServeBadConfig checks that a configuration with several mistakes
+// fails at start (exit 1) naming every bad key path: decoding problems
+// (unknown keys, bad values) and validation problems alike.
+func TestServeBadConfig(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		keys       []string
+	}{
+		{"decoding", `
 nats:
   url: nats://127.0.0.1:4222
 delivery:
@@ -65,8 +69,6 @@ delivery:
   linger: soon
 admin:
   token: short
-log:
-  level: loud
 connectors:
   - id: Acme_Prod
     tenant: acme
@@ -74,25 +76,8 @@ connectors:
     consumer_key: k
     consumer_secret: s
     colour: blue
-`
-	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, _, errs := runCLI(t, "serve", "--config", path)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1: %s", code, errs)
-	}
-	for _, key := range []string{"delivery.linger", "connectors[0].colour"} {
-		if !strings.Contains(errs, key) {
-			t.Errorf("error output does not name %s:\n%s", key, errs)
-		}
-	}
-}
-
-// TestServeBadConfigValidation checks semantic problems are all reported.
-func TestServeBadConfigValidation(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bad.yaml")
-	bad := `
+`, []string{"delivery.linger", "connectors[0].colour"}},
+		{"validation", `
 delivery:
   batch_max_events: 500
 admin:
@@ -105,18 +90,24 @@ connectors:
     login_url: http://acme.my.salesforce.com
     consumer_key: k
     consumer_secret: s
-`
-	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
-		t.Fatal(err)
+`, []string{"delivery.batch_max_events", "admin.token", "log.level", "connectors[0].id", "connectors[0].login_url"}},
 	}
-	code, _, errs := runCLI(t, "serve", "--config", path)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1: %s", code, errs)
-	}
-	for _, key := range []string{"delivery.batch_max_events", "admin.token", "log.level", "connectors[0].id", "connectors[0].login_url"} {
-		if !strings.Contains(errs, key) {
-			t.Errorf("error output does not name %s:\n%s", key, errs)
-		}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, _, errs := runCLI(t, "serve", "--config", path)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1: %s", code, errs)
+			}
+			for _, key := range tc.keys {
+				if !strings.Contains(errs, key) {
+					t.Errorf("error output does not name %s:\n%s", key, errs)
+				}
+			}
+		})
 	}
 }
 
