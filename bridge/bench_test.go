@@ -74,12 +74,23 @@ func BenchmarkBacklogOneTenant(b *testing.B) {
 		if err := h.b.SetConnector(b.Context(), h.connector("acme", defaultDelivery)); err != nil {
 			b.Fatal(err)
 		}
+		var peakG int
+		var peakHeap uint64
+		var ms runtime.MemStats
+		samples := 0
 		h.waitFor(5*time.Minute, "backlog delivered", func() bool {
+			if samples++; samples%20 == 0 { // every ~200 ms
+				peakG = max(peakG, runtime.NumGoroutine())
+				runtime.ReadMemStats(&ms)
+				peakHeap = max(peakHeap, ms.HeapInuse)
+			}
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			return h.delivered["acme"] >= n
 		})
 		el := time.Since(start)
+		b.ReportMetric(float64(peakG), "peak-goroutines")
+		b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
 		h.mu.Lock()
 		calls := h.requests["acme"]
 		h.mu.Unlock()
