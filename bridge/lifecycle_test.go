@@ -158,3 +158,35 @@ func TestTenantsSeenOnStream(t *testing.T) {
 		t.Fatalf("tenants = %+v", ts)
 	}
 }
+
+// TestStartFrom: a new connector's consumer starts at the retained backlog
+// ("all", the default), at new events only ("new"), or at a time.
+func TestStartFrom(t *testing.T) {
+	tenants := []string{"alla", "newa", "timea"}
+	h := newHarness(t, harnessOpts{tenants: tenants, noConnector: map[string]bool{"alla": true, "newa": true, "timea": true}})
+	for _, ten := range tenants {
+		h.publishN(ten, 3, []string{"00000101"}, "old")
+	}
+	time.Sleep(20 * time.Millisecond)
+	cut := time.Now().UTC()
+	time.Sleep(20 * time.Millisecond)
+	h.publishN("timea", 2, []string{"00000101"}, "mid")
+	for ten, from := range map[string]string{"alla": "all", "newa": "new", "timea": cut.Format(time.RFC3339Nano)} {
+		c := h.connector(ten, nil)
+		c.StartFrom = from
+		if err := h.b.SetConnector(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ten := range tenants {
+		h.publishN(ten, 1, []string{"00000101"}, "new")
+	}
+	want := map[string]int{"alla": 4, "newa": 1, "timea": 3}
+	for ten, n := range want {
+		h.waitOrgCount(ten, n, 15*time.Second)
+		h.consumerSettled(ten, 10*time.Second)
+		if evs, _ := h.orgEvents(ten); len(evs) != n {
+			t.Errorf("%s: %d events delivered, want %d", ten, len(evs), n)
+		}
+	}
+}
