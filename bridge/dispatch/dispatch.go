@@ -533,8 +533,13 @@ func (d *Dispatcher) loop() {
 				}
 				break
 			}
-			batches = append(batches, d.takeLocked(now))
+			batch := d.takeLocked(now)
+			if len(batch) == 0 {
+				break // cannot happen: a queued lane has a sendable item
+			}
+			batches = append(batches, batch)
 			d.inFlight++
+			d.sends.Add(1) // under the lock, so Drain's Wait sees it
 			d.lastSend = now
 			if d.slow {
 				continue // the gap check above stops the next one
@@ -552,7 +557,6 @@ func (d *Dispatcher) loop() {
 		}
 		d.mu.Unlock()
 		for _, b := range batches {
-			d.sends.Add(1)
 			go d.send(b)
 		}
 		for _, it := range touch {
