@@ -663,11 +663,13 @@ func (d *Dispatcher) attempt(items []*Item, top bool) ([]verdict, *holdSignal) {
 	for i, it := range items {
 		events[i], ids[i] = it.JSON, it.ID
 	}
+	batchID := ulid.Make().String()
 	start := time.Now()
-	res, err := d.cfg.Sender.Publish(ctx, ulid.Make().String(), events, ids)
+	res, err := d.cfg.Sender.Publish(ctx, batchID, events, ids)
 	elapsed := time.Since(start)
 	vs := make([]verdict, len(items))
 	if err == nil {
+		d.log.Debug("batch accepted", zap.String("batch_id", batchID), zap.Int("events", len(items)), zap.Duration("duration", elapsed))
 		d.observe("ok", elapsed, len(items))
 		d.usage(res.Usage)
 		d.adapt(nil)
@@ -711,6 +713,8 @@ func (d *Dispatcher) attempt(items []*Item, top bool) ([]verdict, *holdSignal) {
 		se = &salesforce.Error{Class: class, Op: "publish", Message: "no response within " + d.cfg.RequestTimeout.String(), Err: err}
 	}
 	d.observe(string(class), elapsed, len(items))
+	d.log.Warn("batch failed", zap.String("batch_id", batchID), zap.Int("events", len(items)), zap.String("class", string(class)),
+		zap.Int("http_status", se.HTTPStatus), zap.String("error_code", se.Code), zap.Duration("duration", elapsed), zap.Error(err))
 	switch class {
 	case salesforce.ClassPermanent:
 		if len(items) > 1 {
