@@ -39,6 +39,19 @@ type Received struct {
 	adm      *admission
 	ticket   uint64
 	admitted bool
+
+	settleOnce sync.Once
+	settleFn   func(ack bool)
+}
+
+// Settle acks (ack) or naks the JetStream message, once. With
+// SubscriberConfig.HandlerSettles the handler must call it (the router's own
+// Ack/Nack are then ignored); otherwise it is a no-op and the router's Ack
+// or Nack settles the message.
+func (r *Received) Settle(ack bool) {
+	if r.settleFn != nil {
+		r.settleOnce.Do(func() { r.settleFn(ack) })
+	}
 }
 
 // InOrder runs fn once every message delivered before this one on the same
@@ -134,6 +147,10 @@ type SubscriberConfig struct {
 	// priority group it must be well under the consumer's PinnedTTL, since
 	// pulls keep the pin. Optional; default 10s.
 	PullExpiry time.Duration
+	// HandlerSettles makes the handler settle each message with
+	// Received.Settle instead of the subscriber watching the router's
+	// Ack/Nack, which saves a goroutine per message in flight. Optional.
+	HandlerSettles bool
 	// DrainTimeout bounds how long a stopping subscription waits for
 	// outstanding messages to be settled before abandoning them to
 	// redelivery. Optional; default 30s.
@@ -280,6 +297,26 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, m jetstream.Msg,
 	}
 	msgCtx, cancel := context.WithCancel(context.WithValue(ctx, jsMsgKey{}, d))
 	wm.SetContext(msgCtx)
+	settle := func(ack bool) {
+		defer outstanding.Done()
+		defer cancel()
+		var err error
+		switch {
+		case ack:
+			err = m.Ack()
+		case s.cfg.NakDelay > 0:
+			err = m.NakWithDelay(s.cfg.NakDelay)
+		default:
+			err = m.Nak()
+		}
+		// Already settled: the dispatcher nak'd it itself (in order).
+		if err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
+			s.cfg.Logger.Error("settle", err, watermill.LogFields{"consumer": topic, "stream_seq": d.StreamSeq, "ack": ack})
+		}
+	}
+	if s.cfg.HandlerSettles {
+		d.settleFn = settle
+	}
 	select {
 	case out <- wm:
 	case <-ctx.Done():
@@ -289,26 +326,19 @@ func (s *Subscriber) deliver(ctx context.Context, topic string, m jetstream.Msg,
 		outstanding.Done()
 		return
 	}
+	if s.cfg.HandlerSettles {
+		return
+	}
 	go func() {
-		defer outstanding.Done()
-		defer cancel()
 		select {
 		case <-wm.Acked():
-			if err := m.Ack(); err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
-				s.cfg.Logger.Error("ack", err, watermill.LogFields{"consumer": topic, "stream_seq": d.StreamSeq})
-			}
+			settle(true)
+		case <-wm.Nacked():
+			settle(false)
 		case <-ctx.Done():
 			// Abandoned at shutdown: JetStream redelivers after AckWait.
-		case <-wm.Nacked():
-			var err error
-			if s.cfg.NakDelay > 0 {
-				err = m.NakWithDelay(s.cfg.NakDelay)
-			} else {
-				err = m.Nak()
-			}
-			if err != nil && !errors.Is(err, jetstream.ErrMsgAlreadyAckd) {
-				s.cfg.Logger.Error("nak", err, watermill.LogFields{"consumer": topic, "stream_seq": d.StreamSeq})
-			}
+			cancel()
+			outstanding.Done()
 		}
 	}()
 }

@@ -204,5 +204,73 @@ func BenchmarkInFlightPerConsumer(b *testing.B) {
 	}
 }
 
-var _ = fmt.Sprintf
-var _ sync.Mutex
+
+// TestSubscriberHandlerSettles: with HandlerSettles the handler's Settle
+// acks or naks (a nak is redelivered), the router's own Ack is ignored,
+// and every message ends acknowledged.
+func TestSubscriberHandlerSettles(t *testing.T) {
+	const n = 300
+	_, js := setupStream(t, n, 1000)
+	sub, err := NewSubscriber(SubscriberConfig{JetStream: js, Stream: "S", HandlerSettles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	var naked sync.Map
+	var redelivered atomic.Int64
+	p := &inflightProbe{}
+	handler := func(m *message.Message) error {
+		d, ok := ReceivedFrom(m.Context())
+		if !ok {
+			return fmt.Errorf("no delivery")
+		}
+		if d.NumDelivered > 1 {
+			redelivered.Add(1)
+		}
+		// Nak every 10th message once; ack everything else.
+		if d.StreamSeq%10 == 0 {
+			if _, done := naked.LoadOrStore(d.StreamSeq, true); !done {
+				d.Settle(false)
+				return nil // the router's Ack must not undo the nak
+			}
+		}
+		d.Settle(true)
+		return p.handle(m)
+	}
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.AddConsumerHandler("h", "c", sub, handler)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Run(ctx) }()
+	<-r.Running()
+	deadline := time.Now().Add(30 * time.Second)
+	for p.handled.Load() < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	_ = r.Close()
+	if got := p.handled.Load(); got != n {
+		t.Fatalf("acked %d of %d", got, n)
+	}
+	if got := redelivered.Load(); got != n/10 {
+		t.Fatalf("%d redeliveries, want %d (one per nak)", got, n/10)
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer ccancel()
+	var info *jetstream.ConsumerInfo
+	for range 100 {
+		c, err := js.Consumer(cctx, "S", "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info = c.CachedInfo(); info.NumAckPending == 0 && info.NumPending == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if info.NumAckPending != 0 || info.NumPending != 0 {
+		t.Fatalf("consumer not fully acked: pending=%d ack_pending=%d", info.NumPending, info.NumAckPending)
+	}
+}

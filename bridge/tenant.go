@@ -395,6 +395,7 @@ func (b *Bridge) startTenant(ctx context.Context, t *tenant) error {
 		Stream:          b.cfg.Streams.Events,
 		PullMaxMessages: min(max(t.conn.Delivery.BatchMaxEvents*2, 100), 1000),
 		DrainTimeout:    b.cfg.ShutdownTimeout,
+		HandlerSettles:  true,
 		PullExpiry:      max(time.Second, min(10*time.Second, b.cfg.PinnedTTL/3)),
 		Logger:          b.wlog,
 	})
@@ -482,20 +483,24 @@ func (b *Bridge) ensureConsumer(ctx context.Context, t *tenant) (jetstream.Consu
 // handleMessage is the Watermill handler of one tenant: decode, map, hand
 // to the dispatcher, wait for the outcome.
 func (t *tenant) handleMessage(msg *message.Message) (err error) {
-	// A panic becomes an error (the router naks, JetStream redelivers)
-	// instead of taking every tenant down. (watermill's Recoverer
-	// middleware would do the same but brings two more modules.)
+	b := t.b
+	d, ok := ReceivedFrom(msg.Context())
+	if !ok {
+		return errors.New("message without JetStream delivery")
+	}
+	// The handler settles its message (HandlerSettles): ack when it
+	// returns nil (delivered, dead-lettered, skipped, or already nak'd by
+	// the dispatcher), nak on an error.
+	defer func() { d.Settle(err == nil) }()
+	// A panic becomes an error (nak: JetStream redelivers) instead of
+	// taking every tenant down. (watermill's Recoverer middleware would do
+	// the same but brings two more modules.)
 	defer func() {
 		if r := recover(); r != nil {
 			t.log.Error("handler panic", zap.Any("panic", r), zap.Stack("stack"))
 			err = fmt.Errorf("handler panic: %v", r)
 		}
 	}()
-	b := t.b
-	d, ok := ReceivedFrom(msg.Context())
-	if !ok {
-		return errors.New("message without JetStream delivery")
-	}
 	subj, subjErr := transform.ParseSubject(b.cfg.EventsPrefix, d.Subject)
 	if m := b.cfg.Metrics; m != nil {
 		src, typ := subj.Source, subj.EventType
