@@ -204,7 +204,6 @@ func BenchmarkInFlightPerConsumer(b *testing.B) {
 	}
 }
 
-
 // TestSubscriberHandlerSettles: with HandlerSettles the handler's Settle
 // acks or naks (a nak is redelivered), the router's own Ack is ignored,
 // and every message ends acknowledged.
