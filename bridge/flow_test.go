@@ -132,57 +132,37 @@ func TestEventOutcomes(t *testing.T) {
 		}
 	}
 
-	t.Run("invalid/not JSON", func(t *testing.T) {
-		subj, body := "gcis.events.acme.junifer.bill-accepted", []byte(`{"eventId": "x", `)
-		seq := h.publish(subj, body, "bad-json-1")
-		checkDLQ(t, dlqFor(t, seq), seq, subj, "invalid", body)
-	})
-	t.Run("invalid/subject and envelope disagree", func(t *testing.T) {
-		_, body := event("acme", "mismatch-1", "00000101", 1)
-		subj := "gcis.events.acme.junifer.account-created"
-		seq := h.publish(subj, body, "mismatch-1")
-		m := dlqFor(t, seq)
-		checkDLQ(t, m, seq, subj, "invalid", body)
-	})
-	t.Run("invalid/over size", func(t *testing.T) {
-		_, body := event("acme", "big-1", "00000101", 1)
-		body = bytes.Replace(body, []byte(`"meterPoints":[]`), []byte(`"meterPoints":[],"pad":"`+strings.Repeat("x", 600<<10)+`"`), 1)
-		subj := "gcis.events.acme.junifer.bill-accepted"
-		seq := h.publish(subj, body, "big-1")
-		checkDLQ(t, dlqFor(t, seq), seq, subj, "invalid", body)
-	})
-	t.Run("unsupported/source version below minimum", func(t *testing.T) {
-		subj, body := event("acme", "old-1", "00000101", 1)
-		body = bytes.Replace(body, []byte(`"sourceVersion":"6.2.1"`), []byte(`"sourceVersion":"5.12"`), 1)
-		seq := h.publish(subj, body, "old-1")
-		checkDLQ(t, dlqFor(t, seq), seq, subj, "unsupported", body)
-	})
-	t.Run("unsupported/schema major", func(t *testing.T) {
-		subj, body := event("acme", "schema2-1", "00000101", 1)
-		body = bytes.Replace(body, []byte(`"schemaVersion":"1.0.0"`), []byte(`"schemaVersion":"2.0.0"`), 1)
-		seq := h.publish(subj, body, "schema2-1")
-		checkDLQ(t, dlqFor(t, seq), seq, subj, "unsupported", body)
-	})
-	t.Run("unsupported/unknown source", func(t *testing.T) {
-		_, body := event("acme", "sap-1", "00000101", 1)
-		body = bytes.Replace(body, []byte(`"source":"junifer"`), []byte(`"source":"sap"`), 1)
-		subj := "gcis.events.acme.sap.bill-accepted"
-		seq := h.publish(subj, body, "sap-1")
-		checkDLQ(t, dlqFor(t, seq), seq, subj, "unsupported", body)
-	})
-	t.Run("unmapped/no mapping for the type", func(t *testing.T) {
-		_, body := event("acme", "unmapped-1", "00000101", 1)
-		body = bytes.Replace(body, []byte(`"eventType":"bill-accepted"`), []byte(`"eventType":"meter-reading-accepted"`), 1)
-		subj := "gcis.events.acme.junifer.meter-reading-accepted"
-		seq := h.publish(subj, body, "unmapped-1")
-		checkDLQ(t, dlqFor(t, seq), seq, subj, "unmapped", body)
-	})
-	t.Run("unmapped/externalContextId selects nothing", func(t *testing.T) {
-		subj, body := event("acme", "noctx-1", "00000101", 1)
-		body = bytes.Replace(body, []byte(`"accountNumber":"00000101"`), []byte(`"accountNumber":""`), 1)
-		seq := h.publish(subj, body, "noctx-1")
-		checkDLQ(t, dlqFor(t, seq), seq, subj, "unmapped", body)
-	})
+	// Events the transform refuses: each is published on subject (the
+	// event's own when ""), after replacing old with new in a valid bill.
+	refused := []struct {
+		name, id, subject, old, new, class string
+		raw                                []byte // used as the body instead
+	}{
+		{name: "invalid/not JSON", id: "bad-json-1", subject: "gcis.events.acme.junifer.bill-accepted", raw: []byte(`{"eventId": "x", `), class: "invalid"},
+		{name: "invalid/subject and envelope disagree", id: "mismatch-1", subject: "gcis.events.acme.junifer.account-created", class: "invalid"},
+		{name: "invalid/over size", id: "big-1", old: `"meterPoints":[]`, new: `"meterPoints":[],"pad":"` + strings.Repeat("x", 600<<10) + `"`, class: "invalid"},
+		{name: "unsupported/source version below minimum", id: "old-1", old: `"sourceVersion":"6.2.1"`, new: `"sourceVersion":"5.12"`, class: "unsupported"},
+		{name: "unsupported/schema major", id: "schema2-1", old: `"schemaVersion":"1.0.0"`, new: `"schemaVersion":"2.0.0"`, class: "unsupported"},
+		{name: "unsupported/unknown source", id: "sap-1", subject: "gcis.events.acme.sap.bill-accepted", old: `"source":"junifer"`, new: `"source":"sap"`, class: "unsupported"},
+		{name: "unmapped/no mapping for the type", id: "unmapped-1", subject: "gcis.events.acme.junifer.meter-reading-accepted",
+			old: `"eventType":"bill-accepted"`, new: `"eventType":"meter-reading-accepted"`, class: "unmapped"},
+		{name: "unmapped/externalContextId selects nothing", id: "noctx-1", old: `"accountNumber":"00000101"`, new: `"accountNumber":""`, class: "unmapped"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			subj, body := event("acme", tc.id, "00000101", 1)
+			if tc.raw != nil {
+				body = tc.raw
+			} else if tc.old != "" {
+				body = bytes.Replace(body, []byte(tc.old), []byte(tc.new), 1)
+			}
+			if tc.subject != "" {
+				subj = tc.subject
+			}
+			seq := h.publish(subj, body, tc.id)
+			checkDLQ(t, dlqFor(t, seq), seq, subj, tc.class, body)
+		})
+	}
 	t.Run("rejected/per-item error", func(t *testing.T) {
 		h.fault("acme", sfsim.Fault{Kind: sfsim.KindItemError, Rule: &sfsim.ItemRule{Field: "externalContextId", Prefix: "REJECT", StatusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "Account REJECT-1 not found"}})
 		subj, body := event("acme", "rej-1", "REJECT-1", 1)
