@@ -64,8 +64,8 @@ func (r *Received) InOrder(fn func()) {
 	}
 	r.admitted = true
 	r.adm.wait(r.ticket)
+	defer r.adm.done(r.ticket) // even if fn panics: later messages must not wait forever
 	fn()
-	r.adm.done(r.ticket)
 }
 
 // Done releases this message's turn without running anything in order
