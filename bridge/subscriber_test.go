@@ -273,3 +273,54 @@ func TestSubscriberHandlerSettles(t *testing.T) {
 		t.Fatalf("consumer not fully acked: pending=%d ack_pending=%d", info.NumPending, info.NumAckPending)
 	}
 }
+
+// TestAdmissionOrder: steps run in ticket order whatever order the
+// goroutines arrive in; Done (skip) and a panicking step release the turn.
+func TestAdmissionOrder(t *testing.T) {
+	adm := newAdmission()
+	const n = 50
+	recs := make([]*Received, n)
+	for i := range recs {
+		recs[i] = &Received{adm: adm, ticket: adm.issue()}
+	}
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	for i := n - 1; i >= 0; i-- { // start them in reverse
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch {
+			case i%7 == 3:
+				recs[i].Done() // dead-lettered: skips its turn
+			case i%11 == 5:
+				func() {
+					defer func() { _ = recover() }()
+					recs[i].InOrder(func() { panic("boom") })
+				}()
+			default:
+				recs[i].InOrder(func() {
+					mu.Lock()
+					order = append(order, i)
+					mu.Unlock()
+				})
+			}
+			recs[i].Done() // harmless after InOrder
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("admission deadlocked")
+	}
+	for k := 1; k < len(order); k++ {
+		if order[k] <= order[k-1] {
+			t.Fatalf("steps ran out of order: %v", order)
+		}
+	}
+	if len(order) == 0 {
+		t.Fatal("no step ran")
+	}
+}
